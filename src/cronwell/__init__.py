@@ -1,0 +1,1 @@
+"""cronwell: a job scheduler and task runner for Python teams."""

@@ -1,0 +1,105 @@
+"""Time zones and daylight-saving resolution: wall times to instants and back.
+
+Everything here is about turning a local wall time (a naive datetime read in an IANA zone) into
+the UTC instants at which it happens. A wall time happens once on an ordinary day, never when a
+spring-forward gap skips it, and twice when a fall-back overlap repeats it. zoneinfo answers
+all three through ``fold`` (PEP 495): for a gap wall time, fold=0 reads it with the offset
+before the transition and fold=1 with the offset after; for an overlap, fold=0 is the first
+pass and fold=1 the second.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cronwell.schedules.base import ScheduleError
+
+_ONE_SECOND = timedelta(seconds=1)
+_UTC_KEYS = frozenset(
+    {"UTC", "Etc/UTC", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu", "Etc/UCT", "UCT"}
+)
+
+
+def load_zone(name: str | ZoneInfo, field: str = "timezone") -> ZoneInfo:
+    """The IANA zone called ``name``, or a ScheduleError naming ``field``."""
+    if isinstance(name, ZoneInfo):
+        return name
+    if not name or name.startswith("/") or ".." in name:
+        raise ScheduleError(field, f"{name!r} is not an IANA time zone name")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ScheduleError(field, f"unknown time zone {name!r}") from None
+
+
+def is_utc(zone: ZoneInfo) -> bool:
+    """Whether the zone is UTC under another name, so DST resolution can be skipped."""
+    return zone.key in _UTC_KEYS
+
+
+def as_utc(instant: datetime) -> datetime:
+    """The same instant with UTC as its zone; naive datetimes are refused, not guessed."""
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError(f"{instant.isoformat()} has no UTC offset: pass an aware datetime")
+    return instant.astimezone(UTC)
+
+
+def instants_of(wall: datetime, zone: tzinfo) -> tuple[datetime, ...]:
+    """Every UTC instant whose local time in ``zone`` is ``wall`` (naive), earliest first.
+
+    Empty for a wall time inside a spring-forward gap; two instants for one that a fall-back
+    overlap repeats.
+    """
+    first = wall.replace(tzinfo=zone).utcoffset()
+    second = wall.replace(tzinfo=zone, fold=1).utcoffset()
+    assert first is not None and second is not None
+    if first == second:
+        return ((wall - first).replace(tzinfo=UTC),)
+    if first > second:  # an overlap: fold=0 is the first pass
+        return (wall - first).replace(tzinfo=UTC), (wall - second).replace(tzinfo=UTC)
+    return ()
+
+
+def fixed_time_instant(wall: datetime, zone: tzinfo) -> datetime:
+    """The instant a fixed-time job due at ``wall`` fires, by the Debian cron rules.
+
+    An overlap wall time fires at its first pass only; a gap wall time fires at the transition
+    instant that ends the gap.
+    """
+    first = wall.replace(tzinfo=zone).utcoffset()
+    second = wall.replace(tzinfo=zone, fold=1).utcoffset()
+    assert first is not None and second is not None
+    if first >= second:
+        return (wall - first).replace(tzinfo=UTC)
+    return _transition_between((wall - second).replace(tzinfo=UTC), second, zone)
+
+
+def overlap_length(wall: datetime, zone: tzinfo) -> timedelta:
+    """How long the fall-back overlap that repeats ``wall`` lasts; zero if it is not repeated."""
+    first = wall.replace(tzinfo=zone).utcoffset()
+    second = wall.replace(tzinfo=zone, fold=1).utcoffset()
+    assert first is not None and second is not None
+    return max(first - second, timedelta(0))
+
+
+def _transition_between(before: datetime, offset_after: timedelta, zone: tzinfo) -> datetime:
+    """The first instant after ``before`` at which the zone's offset is ``offset_after``.
+
+    ``before`` lies within one gap's length ahead of the transition; the search halves that
+    span down to the second, which is the resolution of every transition in the tz database.
+    """
+    low, high = before, before + (offset_after - _offset(before, zone))
+    while high - low > _ONE_SECOND:
+        middle = (low + (high - low) / 2).replace(microsecond=0)
+        if _offset(middle, zone) == offset_after:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def _offset(instant: datetime, zone: tzinfo) -> timedelta:
+    offset = instant.astimezone(zone).utcoffset()
+    assert offset is not None
+    return offset
