@@ -1,0 +1,48 @@
+"""The ``cronwell`` command.
+
+Bad input exits with code 2 and one line on stderr naming the field and the problem; nothing
+reaches stdout and no traceback is shown.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from cronwell.cli.errors import InputError
+from cronwell.cli.schedules import explain, next_due
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cronwell")
+def cli() -> None:
+    """A job scheduler and task runner for Python teams."""
+
+
+cli.add_command(next_due)
+cli.add_command(explain)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code instead of raising SystemExit."""
+    try:
+        cli.main(args=argv, prog_name="cronwell", standalone_mode=False)
+    except InputError as error:
+        return _refuse(str(error))
+    except click.UsageError as error:
+        return _refuse(error.format_message())
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.Abort:
+        return _refuse("aborted")
+    return 0
+
+
+def _refuse(line: str) -> int:
+    click.echo(f"cronwell: {' '.join(line.split())}", err=True)
+    return 2
+
+
+def entry_point() -> None:
+    sys.exit(main())
