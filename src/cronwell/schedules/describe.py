@@ -74,7 +74,7 @@ def _describe_time(seconds: str, minutes: str, hours: str) -> str:
 
 
 def _describe_days(dom: str, dow: str) -> str:
-    by_date = "" if dom in ("*", "?") else _describe_dom(dom)
+    by_date = "" if dom in ("*", "?") else describe_days_of_month(dom)
     by_weekday = "" if dow in ("*", "?") else _describe_dow(dow)
     if by_date and by_weekday:
         joiner = " if it is also " if dom.startswith("*") or dow.startswith("*") else " or "
@@ -82,8 +82,9 @@ def _describe_days(dom: str, dow: str) -> str:
     return by_date or by_weekday
 
 
-def _describe_dom(dom: str) -> str:
-    words = []
+def describe_days_of_month(dom: str) -> str:
+    """``on days 1 and 15 of the month``, from a cron day-of-month field."""
+    plain, words = [], []
     for item in dom.split(","):
         upper = item.upper()
         if upper == "L":
@@ -93,7 +94,11 @@ def _describe_dom(dom: str) -> str:
         elif upper.endswith("W"):
             words.append(f"the weekday nearest day {item[:-1]}")
         else:
-            words.append(_field(item, "day"))
+            plain.append(item)
+    if plain and all(item.isdigit() for item in plain):
+        words[:0] = [f"day{'s' if len(plain) > 1 else ''} {plain[0]}", *plain[1:]]
+    elif plain:
+        words.insert(0, _field(",".join(plain), "day"))
     return f"on {join(words)} of the month"
 
 

@@ -24,6 +24,7 @@ from cronwell.schedules.cron import CronExpression
 from cronwell.schedules.describe import (
     WEEKDAYS,
     describe_cron,
+    describe_days_of_month,
     describe_duration,
     describe_times,
     join,
@@ -201,10 +202,8 @@ class MonthlySchedule(_FixedTimes):
         )
 
     def _describe_when(self) -> str:
-        words = [str(day) for day in sorted(self.days)]
-        if self.is_last_day:
-            words.append("the last day")
-        return f"{describe_times(self.times)}, on day {join(words)} of the month"
+        items = [str(day) for day in sorted(self.days)] + (["L"] if self.is_last_day else [])
+        return f"{describe_times(self.times)}, {describe_days_of_month(','.join(items))}"
 
 
 @dataclass(frozen=True, slots=True)
