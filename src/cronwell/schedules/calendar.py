@@ -22,9 +22,17 @@ from enum import StrEnum
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from cronwell.schedules.zones import fixed_time_instant, instants_of, is_utc, overlap_length
+from cronwell.schedules.zones import (
+    fixed_time_instant,
+    instants_of,
+    is_utc,
+    overlap_length,
+    utc_of,
+    wall_of,
+)
 
 _ONE_SECOND = timedelta(seconds=1)
+_ZERO = timedelta(0)
 # The Gregorian calendar, weekdays included, repeats every 400 years: a rule with no match in
 # that span has none at all.
 SEARCH_MONTHS = 401 * 12
@@ -157,7 +165,7 @@ class WallSearch:
 
     def next_wall(self, after: datetime) -> datetime | None:
         """The first admitted wall time strictly after ``after``, or None within 400 years."""
-        start = after.replace(microsecond=0) + _ONE_SECOND
+        start = after - timedelta(microseconds=after.microsecond) + _ONE_SECOND
         year, month, day = start.year, start.month, start.day
         second = start.hour * 3600 + start.minute * 60 + start.second
         for _ in range(SEARCH_MONTHS):
@@ -195,9 +203,9 @@ class CalendarCore:
     def next_due(self, instant: datetime) -> datetime | None:
         """The first due instant strictly after ``instant`` (aware UTC)."""
         if self._is_utc:
-            wall = self.search.next_wall(instant.replace(tzinfo=None))
-            return None if wall is None else wall.replace(tzinfo=UTC)
-        local = instant.astimezone(self.zone).replace(tzinfo=None, fold=0)
+            wall = self.search.next_wall(wall_of(instant, UTC))
+            return None if wall is None else utc_of(wall, _ZERO)
+        local = wall_of(instant, self.zone)
         if self.rule is DstRule.FIXED_TIME:
             return self._next_fixed_time(instant, local)
         return self._next_wall_clock(instant, local)

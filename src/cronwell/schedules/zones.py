@@ -45,19 +45,35 @@ def as_utc(instant: datetime) -> datetime:
     return instant.astimezone(UTC)
 
 
+# Moving between naive and aware datetimes by arithmetic on epochs is exact and costs a small
+# fraction of datetime.replace(tzinfo=...), which dominates the hot path otherwise.
+_EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_WALL = datetime(1970, 1, 1)
+
+
+def utc_of(wall: datetime, offset: timedelta) -> datetime:
+    """The aware UTC instant of naive ``wall`` read at UTC ``offset``."""
+    return _EPOCH_UTC + (wall - _EPOCH_WALL - offset)
+
+
+def wall_of(instant: datetime, zone: tzinfo) -> datetime:
+    """The naive local wall time (fold=0) of aware ``instant`` in ``zone``."""
+    offset = instant.astimezone(zone).utcoffset()
+    assert offset is not None
+    return _EPOCH_WALL + (instant - _EPOCH_UTC + offset)
+
+
 def instants_of(wall: datetime, zone: tzinfo) -> tuple[datetime, ...]:
     """Every UTC instant whose local time in ``zone`` is ``wall`` (naive), earliest first.
 
     Empty for a wall time inside a spring-forward gap; two instants for one that a fall-back
     overlap repeats.
     """
-    first = wall.replace(tzinfo=zone).utcoffset()
-    second = wall.replace(tzinfo=zone, fold=1).utcoffset()
-    assert first is not None and second is not None
+    first, second = _offsets(wall, zone)
     if first == second:
-        return ((wall - first).replace(tzinfo=UTC),)
+        return (utc_of(wall, first),)
     if first > second:  # an overlap: fold=0 is the first pass
-        return (wall - first).replace(tzinfo=UTC), (wall - second).replace(tzinfo=UTC)
+        return utc_of(wall, first), utc_of(wall, second)
     return ()
 
 
@@ -67,20 +83,25 @@ def fixed_time_instant(wall: datetime, zone: tzinfo) -> datetime:
     An overlap wall time fires at its first pass only; a gap wall time fires at the transition
     instant that ends the gap.
     """
-    first = wall.replace(tzinfo=zone).utcoffset()
-    second = wall.replace(tzinfo=zone, fold=1).utcoffset()
-    assert first is not None and second is not None
+    first, second = _offsets(wall, zone)
     if first >= second:
-        return (wall - first).replace(tzinfo=UTC)
-    return _transition_between((wall - second).replace(tzinfo=UTC), second, zone)
+        return utc_of(wall, first)
+    return _transition_between(utc_of(wall, second), second, zone)
 
 
 def overlap_length(wall: datetime, zone: tzinfo) -> timedelta:
     """How long the fall-back overlap that repeats ``wall`` lasts; zero if it is not repeated."""
-    first = wall.replace(tzinfo=zone).utcoffset()
-    second = wall.replace(tzinfo=zone, fold=1).utcoffset()
-    assert first is not None and second is not None
+    first, second = _offsets(wall, zone)
     return max(first - second, timedelta(0))
+
+
+def _offsets(wall: datetime, zone: tzinfo) -> tuple[timedelta, timedelta]:
+    """The zone's offsets for a naive wall time read with fold=0 and with fold=1."""
+    # tzinfo.utcoffset on a naive datetime costs a fraction of building an aware one.
+    first = zone.utcoffset(wall)
+    second = zone.utcoffset(wall.replace(fold=1))
+    assert first is not None and second is not None
+    return first, second
 
 
 def _transition_between(before: datetime, offset_after: timedelta, zone: tzinfo) -> datetime:
