@@ -59,6 +59,17 @@ def test_next_reads_a_json_mapping() -> None:
     assert json.loads(done.stdout) == ["2026-01-01T09:00:00+05:30"]
 
 
+def test_tz_overrides_a_mappings_zone_and_reads_after_in_it() -> None:
+    spec = json.dumps({"cron": "0 9 * * *", "timezone": "Asia/Kolkata"})
+    done = cronwell("next", spec, "--tz", "America/New_York", "--after", "2026-01-01T09:00")
+    assert done.returncode == 0, done.stderr
+    done = cronwell(
+        "next", spec, "--tz", "America/New_York", "--after", "2026-01-01T09:00", "--json",
+        "--count", "1",
+    )  # fmt: skip
+    assert json.loads(done.stdout) == ["2026-01-02T09:00:00-05:00"]
+
+
 def test_next_prints_a_table_with_the_explanation() -> None:
     done = cronwell(
         "next", "0 9 * * MON-FRI", "--tz", "America/New_York", "--after", "2026-01-02T10:00",
@@ -96,6 +107,9 @@ def test_explain_describes_and_lists_five() -> None:
         (["next", "* * * * *", "--tz", "Mars/Olympus"], "--tz: unknown time zone 'Mars/Olympus'"),
         (["next", "* * * * *", "--after", "2026-13-01"], "--after: '2026-13-01' is not an ISO"),
         (["next", "* * * * *", "--count", "0"], "--count: 0 is out of range"),
+        (["next", "* * * * *", "--after", "0001-01-01T00:00Z"], "--after: '0001-01-01T00:00Z' is"),
+        (["next", '{"cron": "* * * * *", "timezone": 5}'], "timezone: 5 is not an IANA"),
+        (["next", '{"every": 1e300}'], "every: 1e+300 is longer than 36600 days"),
         (["next", "{not json"], "schedule: not valid JSON"),
         (["next", '{"cron": "* * * * *", "timezone": "Nowhere/City"}'], "timezone: unknown"),
         (["explain", "every 5 fortnights"], "every: '5 fortnights' is not a duration"),

@@ -161,6 +161,11 @@ REJECTED: list[tuple[str | dict[str, Any], str]] = [
     ({"weekly": {"days": ["mon"], "at": ["10:00"]}}, "weekly.at: unknown key"),
     ({"monthly": {"days": [1], "times": []}}, "monthly.times: needs one or more times"),
     ({"manual": "yes"}, "manual: takes no value"),
+    ({"cron": "* * * * *", "timezone": 5}, "timezone: 5 is not an IANA time zone name"),
+    ({"every": 1e300}, "every: 1e+300 is longer than 36600 days"),
+    ({"every": float("nan")}, "every: nan is not a duration"),
+    ("every 99999999999w", "every: '99999999999w' is longer than 36600 days"),
+    ({"cron": "* * * * *", "jitter": 1e300}, "jitter: 1e+300 is longer than"),
 ]
 
 
@@ -169,6 +174,16 @@ def test_rejects_with_the_field_at_fault(spec: str | dict[str, Any], message: st
     with pytest.raises(ScheduleError) as caught:
         parse_schedule(spec)
     assert str(caught.value).startswith(message)
+
+
+def test_nothing_is_due_past_the_last_representable_instant() -> None:
+    end_of_time = datetime(9999, 12, 30, 16, tzinfo=UTC)  # 01:00 on the 31st in Tokyo
+    assert parse_schedule("every 1w").next_after(end_of_time) is None
+    tokyo_midnight = parse_schedule("0 0 * * *", timezone="Asia/Tokyo")
+    assert tokyo_midnight.next_after(end_of_time - timedelta(hours=2)) == end_of_time - timedelta(
+        hours=1
+    )
+    assert tokyo_midnight.next_after(end_of_time) is None
 
 
 def test_rejects_what_is_neither_string_nor_mapping() -> None:
@@ -187,6 +202,13 @@ def test_rejects_what_is_neither_string_nor_mapping() -> None:
         ("0 0 * * 5#2", "UTC", "At 00:00, on the second Friday of the month (UTC)"),
         ("0 0 13 * 5", "UTC", "At 00:00, on day 13 of the month or Friday (UTC)"),
         ("0 12 * JAN-MAR *", "UTC", "At 12:00, in January through March (UTC)"),
+        ("0 0 */2 * *", "UTC", "At 00:00, on every 2nd day of the month (UTC)"),
+        ("0 0 * * 1/2", "UTC", "At 00:00, every 2nd day of the week from Monday (UTC)"),
+        ("0 0 1 */3 *", "UTC", "At 00:00, on day 1 of the month, in every 3rd month (UTC)"),
+        ("5,10 * * * * *", "UTC", "At seconds 5 and 10, every minute (UTC)"),
+        ("30 */10 * * * *", "UTC", "At second 30, every 10 minutes (UTC)"),
+        ("@hourly", "UTC", "At minute 0, every hour (UTC)"),
+        ("* * * * *", "UTC", "Every minute (UTC)"),
         ("every 90s", "UTC", "Every 90 seconds (UTC)"),
         ("every 2h", "UTC", "Every 2 hours (UTC)"),
         ("daily 09:00,13:30", "Europe/London", "At 09:00 and 13:30, every day (Europe/London)"),

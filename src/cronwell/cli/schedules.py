@@ -16,6 +16,8 @@ from cronwell.schedules import Schedule, ScheduleError, parse_schedule
 from cronwell.schedules.zones import fixed_time_instant, load_zone
 
 MAX_COUNT = 10_000
+# Wall times a day either side of an instant must stay representable in every zone.
+MIN_YEAR, MAX_YEAR = 2, 9998
 
 SCHEDULE_HELP = (
     "SCHEDULE is a cron expression or nickname, a compact form (every 5m, daily 09:00, "
@@ -23,7 +25,10 @@ SCHEDULE_HELP = (
     '({"cron": "0 9 * * *", "timezone": "Europe/London"}).'
 )
 zone_option = click.option(
-    "--tz", metavar="ZONE", help="IANA zone the schedule is read in and times are shown in [UTC]."
+    "--tz",
+    metavar="ZONE",
+    help="IANA zone the schedule is read in and times are shown in; overrides a mapping's own "
+    "timezone [the mapping's, else UTC].",
 )
 
 
@@ -33,7 +38,7 @@ zone_option = click.option(
 @click.option(
     "--after",
     metavar="ISO8601",
-    help="Start after this instant; without an offset, a wall time in --tz [now].",
+    help="Start after this instant; without an offset, a wall time in the zone [now].",
 )
 @click.option("--count", default=10, show_default=True, help="How many due times.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of instants.")
@@ -72,9 +77,15 @@ def upcoming(schedule: Schedule, after: datetime, count: int) -> list[datetime]:
 
 
 def _parse(text: str, tz: str | None) -> Schedule:
+    """The schedule, read in --tz when given (over a mapping's own zone), else its own or UTC."""
+    spec = _spec(text)
     try:
-        zone = load_zone(tz, "--tz") if tz is not None else None
-        return parse_schedule(_spec(text), timezone=zone)
+        if tz is None:
+            return parse_schedule(spec)
+        zone = load_zone(tz, "--tz")
+        if isinstance(spec, dict):
+            spec = {**spec, "timezone": zone}
+        return parse_schedule(spec, timezone=zone)
     except ScheduleError as error:
         raise InputError(str(error)) from None
 
@@ -100,6 +111,8 @@ def _after(text: str | None, zone: ZoneInfo) -> datetime:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise InputError(f"--after: {text!r} is not an ISO-8601 date and time") from None
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise InputError(f"--after: {text!r} is outside the years {MIN_YEAR}-{MAX_YEAR}")
     if moment.tzinfo is None:
         return fixed_time_instant(moment, zone)
     return moment.astimezone(UTC)

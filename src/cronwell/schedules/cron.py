@@ -228,10 +228,11 @@ def _split_fields(text: str) -> tuple[str, ...]:
         return ("0", *fields)
     if len(fields) == 6:
         return tuple(fields)
+    count = f"{len(fields)} field" + ("" if len(fields) == 1 else "s")
     raise ScheduleError(
         "cron",
-        f"{text!r} has {len(fields)} fields; expected 5 (minute hour day-of-month month "
-        "day-of-week) or 6 (seconds first)",
+        f"{text!r} has {count}; expected 5 (minute hour day-of-month month day-of-week) "
+        "or 6 (seconds first)",
     )
 
 

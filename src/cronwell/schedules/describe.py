@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from cronwell.schedules.cron import DAY_NAMES, MONTH_NAMES
@@ -50,7 +51,7 @@ def describe_cron(fields: Sequence[str]) -> str:
     seconds, minutes, hours, dom, month, dow = fields
     parts = [_describe_time(seconds, minutes, hours), _describe_days(dom, dow)]
     if month != "*":
-        parts.append(f"in {_field(month, 'month', MONTH_NAMES, 1, MONTHS)}")
+        parts.append(f"in {_field(month, MONTHS_UNIT)}")
     return ", ".join(part for part in parts if part)
 
 
@@ -64,11 +65,11 @@ def _describe_time(seconds: str, minutes: str, hours: str) -> str:
             return describe_times(times)
     parts = []
     if seconds != "0":
-        parts.append(_field(seconds, "second"))
-    if minutes != "*" or not parts:
-        parts.append(_field(minutes, "minute"))
+        parts.append(_field(seconds, SECONDS))
+    if minutes != "*" or not parts or not parts[-1].startswith("every"):
+        parts.append(_field(minutes, MINUTES))
     if hours != "*" or not parts[-1].startswith("every"):
-        parts.append(_field(hours, "hour"))
+        parts.append(_field(hours, HOURS))
     text = ", ".join(parts)
     return text[0].upper() + text[1:] if text.startswith("every") else f"At {text}"
 
@@ -98,7 +99,7 @@ def describe_days_of_month(dom: str) -> str:
     if plain and all(item.isdigit() for item in plain):
         words[:0] = [f"day{'s' if len(plain) > 1 else ''} {plain[0]}", *plain[1:]]
     elif plain:
-        words.insert(0, _field(",".join(plain), "day"))
+        words.insert(0, _field(",".join(plain), DAYS))
     return f"on {join(words)} of the month"
 
 
@@ -112,7 +113,7 @@ def _describe_dow(dow: str) -> str:
         elif len(upper) > 1 and upper.endswith("L"):
             words.append(f"on the last {_weekday(upper[:-1])} of the month")
         else:
-            words.append(_field(item, "day-of-week", DAY_NAMES, 0, WEEKDAYS))
+            words.append(_field(item, WEEKDAYS_UNIT))
     return join(words)
 
 
@@ -120,32 +121,61 @@ def _weekday(text: str) -> str:
     return WEEKDAYS[(DAY_NAMES.index(text) if text in DAY_NAMES else int(text)) % 7]
 
 
-def _field(
-    text: str,
-    unit: str,
-    names: Sequence[str] = (),
-    base: int = 0,
-    words: Sequence[str] = (),
-) -> str:
-    """One field's items in words: ``every 15 minutes``, ``Monday through Friday``, ..."""
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    """How one cron field reads in English."""
 
-    def value(item: str) -> str:
+    singular: str
+    plural: str
+    names: tuple[str, ...] = ()
+    base: int = 0
+    words: tuple[str, ...] = ()
+    counts_steps: bool = True  # "every 15 minutes", else "every 2nd day of the month"
+
+    def value(self, item: str) -> str:
         upper = item.upper()
-        number = names.index(upper) + base if upper in names else int(item)
-        return words[(number - base) % len(words)] if words else str(number)
+        number = self.names.index(upper) + self.base if upper in self.names else int(item)
+        return self.words[(number - self.base) % len(self.words)] if self.words else str(number)
 
-    phrases = []
-    for item in text.split(","):
-        base_text, slash, step = item.partition("/")
-        low, dash, high = base_text.partition("-")
-        if base_text == "*":
-            phrase = f"every {step} {unit}s" if slash else f"every {unit}"
-        elif dash:
-            phrase = f"{value(low)} through {value(high)}"
-            phrase = f"every {step} {unit}s from {phrase}" if slash else phrase
-        else:
-            phrase = f"every {step} {unit}s from {value(low)}" if slash else value(low)
-        phrases.append(phrase)
-    if words or all(phrase.startswith("every") for phrase in phrases):
+    def every(self, step: str) -> str:
+        if not step:
+            return f"every {self.singular}"
+        if self.counts_steps:
+            return f"every {step} {self.plural}"
+        return f"every {ordinal(int(step))} {self.singular}"
+
+
+SECONDS = _Unit("second", "seconds")
+MINUTES = _Unit("minute", "minutes")
+HOURS = _Unit("hour", "hours")
+DAYS = _Unit("day", "days", counts_steps=False)
+MONTHS_UNIT = _Unit("month", "months", MONTH_NAMES, 1, MONTHS, counts_steps=False)
+WEEKDAYS_UNIT = _Unit(
+    "day of the week", "days of the week", DAY_NAMES, 0, WEEKDAYS, counts_steps=False
+)
+
+
+def ordinal(number: int) -> str:
+    """``1st``, ``2nd``, ``3rd``, ``4th``, ``11th``, ``22nd``."""
+    suffix = (
+        "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    )
+    return f"{number}{suffix}"
+
+
+def _field(text: str, unit: _Unit) -> str:
+    """One field's items in words: ``every 15 minutes``, ``Monday through Friday``, ..."""
+    phrases = [_item(item, unit) for item in text.split(",")]
+    if unit.words or all(phrase.startswith("every") for phrase in phrases):
         return join(phrases)
-    return f"{unit}{'s' if len(phrases) > 1 or ' through ' in phrases[0] else ''} {join(phrases)}"
+    is_plural = len(phrases) > 1 or " through " in phrases[0]
+    return f"{unit.plural if is_plural else unit.singular} {join(phrases)}"
+
+
+def _item(item: str, unit: _Unit) -> str:
+    base, slash, step = item.partition("/")
+    if base == "*":
+        return unit.every(step)
+    low, dash, high = base.partition("-")
+    span = f"{unit.value(low)} through {unit.value(high)}" if dash else unit.value(low)
+    return f"{unit.every(step)} from {span}" if slash else span

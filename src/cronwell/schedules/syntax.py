@@ -9,8 +9,9 @@ the options ``timezone``, ``start``, ``end`` and ``jitter``.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,6 +30,7 @@ from cronwell.schedules.kinds import (
 from cronwell.schedules.window import Window
 from cronwell.schedules.zones import fixed_time_instant, load_zone
 
+MAX_DURATION = timedelta(days=366 * 100)
 KINDS = ("cron", "every", "once", "daily", "weekly", "monthly", "event", "manual")
 OPTIONS = ("timezone", "start", "end", "jitter")
 _DURATION = re.compile(r"(\d+)\s*(w|d|h|m|s)", re.IGNORECASE)
@@ -127,16 +129,26 @@ def parse_duration(value: Any, field: str) -> timedelta:
     """``90s``, ``5m``, ``2h``, ``1d``, ``1w``, ``1h30m``, or a number of seconds."""
     if isinstance(value, timedelta):
         duration = value
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        duration = timedelta(seconds=value)
+    elif isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        duration = _bounded(lambda: timedelta(seconds=value), value, field)
     elif isinstance(value, str) and _DURATION_TEXT.fullmatch(value):
         seconds = sum(int(count) * _UNIT_SECONDS[unit.lower()]
                       for count, unit in _DURATION.findall(value))  # fmt: skip
-        duration = timedelta(seconds=seconds)
+        duration = _bounded(lambda: timedelta(seconds=seconds), value, field)
     else:
         raise ScheduleError(field, f"{value!r} is not a duration like 90s, 5m, 2h or 1d")
     if duration <= timedelta(0):
         raise ScheduleError(field, f"{value!r} must be longer than zero")
+    return duration
+
+
+def _bounded(make: Callable[[], timedelta], value: Any, field: str) -> timedelta:
+    try:
+        duration = make()
+    except (OverflowError, ValueError):
+        duration = MAX_DURATION + MAX_DURATION
+    if duration > MAX_DURATION:
+        raise ScheduleError(field, f"{value!r} is longer than {MAX_DURATION.days} days")
     return duration
 
 

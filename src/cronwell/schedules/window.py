@@ -82,7 +82,10 @@ class WindowedSchedule(ABC):
     window: Window
 
     def next_after(self, instant: datetime) -> datetime | None:
-        return self.window.next_after(as_utc(instant), self._next_due)
+        try:
+            return self.window.next_after(as_utc(instant), self._next_due)
+        except OverflowError:  # the next due time lies past year 9999: none is representable
+            return None
 
     def describe(self) -> str:
         return f"{self._describe_when()}{self.window.describe(self.timezone)} ({self.timezone.key})"

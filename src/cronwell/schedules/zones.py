@@ -21,11 +21,11 @@ _UTC_KEYS = frozenset(
 )
 
 
-def load_zone(name: str | ZoneInfo, field: str = "timezone") -> ZoneInfo:
+def load_zone(name: object, field: str = "timezone") -> ZoneInfo:
     """The IANA zone called ``name``, or a ScheduleError naming ``field``."""
     if isinstance(name, ZoneInfo):
         return name
-    if not name or name.startswith("/") or ".." in name:
+    if not isinstance(name, str) or not name or name.startswith("/") or ".." in name:
         raise ScheduleError(field, f"{name!r} is not an IANA time zone name")
     try:
         return ZoneInfo(name)
