@@ -1,0 +1,130 @@
+"""Connecting to the store, and the one transaction() every store operation runs in.
+
+SQLite (the default, one file) runs in WAL mode with foreign keys on; a writing transaction
+starts with ``BEGIN IMMEDIATE``, so it takes the write lock before reading, and two processes
+racing for the same rows are settled by the lock rather than by a late "database is locked".
+Waiting for that lock is retried with backoff here, so no caller ever sees it. PostgreSQL is
+reached through psycopg 3; a plain ``postgresql://`` URL is taken as given.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+DEFAULT_URL = "sqlite:///cronwell.db"
+_WRITE = "cronwell_write"
+_LOCK_WAIT_MS = 5_000  # SQLite's own wait for the write lock, per try
+_LOCK_TRIES = 12  # with backoff, about a minute in all before giving up
+
+
+class DatabaseURLError(ValueError):
+    """A database URL cronwell cannot use; ``str()`` names the problem in one line."""
+
+
+def normalize_url(url: str) -> URL:
+    """The SQLAlchemy URL for ``url``: postgresql:// goes through psycopg 3."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseURLError(f"database: {url!r} is not a database URL") from None
+    backend = parsed.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg")
+    if backend == "sqlite":
+        if parsed.database in (None, "", ":memory:") or "mode=memory" in str(parsed):
+            raise DatabaseURLError(
+                "database: an in-memory SQLite database cannot be shared; name a file, "
+                "e.g. sqlite:///cronwell.db"
+            )
+        return parsed.set(drivername="sqlite+pysqlite")
+    raise DatabaseURLError(
+        f"database: unsupported backend {backend!r}; use sqlite:///FILE or postgresql://..."
+    )
+
+
+class Database:
+    """An engine for one database URL and the transactions on it."""
+
+    def __init__(self, url: str = DEFAULT_URL, *, pool_size: int = 10) -> None:
+        self.url = normalize_url(url)
+        self.engine = _create_engine(self.url, pool_size)
+        self.dialect = self.engine.dialect.name
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Connection]:
+        """A connection in a transaction, committed when the block ends, rolled back on error.
+
+        A writing transaction on SQLite holds the write lock from its first statement.
+        """
+        connection = self._begin(write)
+        try:
+            yield connection
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            connection.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def _begin(self, write: bool) -> Connection:
+        for attempt in range(_LOCK_TRIES):
+            connection = self.engine.connect().execution_options(**{_WRITE: write})
+            try:
+                connection.begin()
+                return connection
+            except OperationalError as error:
+                connection.close()
+                if not _is_locked(error) or attempt == _LOCK_TRIES - 1:
+                    raise
+                time.sleep(min(2.0, 0.01 * 2**attempt) * (0.5 + random.random()))
+        raise AssertionError("unreachable: the last try re-raises")
+
+
+def _is_locked(error: OperationalError) -> bool:
+    return "database is locked" in str(error.orig) or "database is busy" in str(error.orig)
+
+
+def _create_engine(url: URL, pool_size: int) -> Engine:
+    if url.get_backend_name() == "sqlite":
+        engine = create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            connect_args={"check_same_thread": False, "timeout": _LOCK_WAIT_MS / 1000},
+        )
+        event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "begin", _begin_sqlite)
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # Take transaction control from the sqlite3 module so that _begin_sqlite decides how a
+    # transaction starts (the documented SQLAlchemy recipe for SQLite).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={_LOCK_WAIT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
+    cursor.close()
+
+
+def _begin_sqlite(connection: Connection) -> None:
+    is_write = connection.get_execution_options().get(_WRITE, True)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if is_write else "BEGIN")

@@ -1,0 +1,165 @@
+"""The schema: one MetaData for every table cronwell keeps. Migrations must agree with it.
+
+Status and trigger columns hold the values of the StrEnums in ``cronwell.store.values``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    Interval,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from cronwell.store.types import Id, UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("spec", JSON, nullable=False),  # the validated definition, canonical form
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    Column("is_enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("paused_until", UtcDateTime, nullable=True),
+    Column("queue", String(100), nullable=False),
+    Column("priority", SmallInteger, nullable=False),
+    Column("next_due_at", UtcDateTime, nullable=True),
+    Column("last_due_at", UtcDateTime, nullable=True),  # the latest due time already planned
+    Column("dead_at", UtcDateTime, nullable=True),
+    Column("dead_reason", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("deleted_at", UtcDateTime, nullable=True),
+)
+# A deleted job keeps its history; its name is free for a new job.
+Index(
+    "uq_jobs_live_name",
+    jobs.c.name,
+    unique=True,
+    sqlite_where=jobs.c.deleted_at.is_(None),
+    postgresql_where=jobs.c.deleted_at.is_(None),
+)
+Index(
+    "ix_jobs_due",
+    jobs.c.next_due_at,
+    sqlite_where=text("deleted_at IS NULL AND is_enabled"),
+    postgresql_where=text("deleted_at IS NULL AND is_enabled"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("job_id", Id, ForeignKey("jobs.id"), nullable=False),
+    Column("scheduled_for", UtcDateTime, nullable=False),
+    Column("trigger", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("queue", String(100), nullable=False),
+    Column("priority", SmallInteger, nullable=False),
+    Column("not_before", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("max_attempts", Integer, nullable=False),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_expires_at", UtcDateTime, nullable=True),
+    Column("args", JSON, nullable=True),  # overrides of the job's args for this run
+    Column("kwargs", JSON, nullable=True),
+    Column("covers", Integer, nullable=False, server_default=text("1")),  # missed spans
+    Column("covers_from", UtcDateTime, nullable=True),
+    Column("is_cancel_requested", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime, nullable=True),
+    Column("finished_at", UtcDateTime, nullable=True),
+    # Guarantee 1: each (job, due time) yields at most one run, however many schedulers race.
+    UniqueConstraint("job_id", "scheduled_for"),
+)
+Index(
+    "ix_runs_claimable",
+    runs.c.queue,
+    runs.c.priority,
+    runs.c.not_before,
+    runs.c.id,
+    sqlite_where=runs.c.status == "pending",
+    postgresql_where=runs.c.status == "pending",
+)
+Index(
+    "ix_runs_leases",
+    runs.c.lease_expires_at,
+    sqlite_where=runs.c.status == "running",
+    postgresql_where=runs.c.status == "running",
+)
+Index("ix_runs_job_status", runs.c.job_id, runs.c.status)
+Index("ix_runs_job_scheduled", runs.c.job_id, runs.c.scheduled_for.desc())
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("run_id", Id, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("worker_id", String(64), nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("duration", Interval, nullable=True),
+    Column("exit_code", Integer, nullable=True),
+    Column("output", Text, nullable=True),  # the tail of stdout and stderr, bounded
+    Column("error", Text, nullable=True),  # the error with its traceback
+    Column("peak_memory", Id, nullable=True),  # bytes
+    Column("logs", JSON, nullable=True),  # what the task said through ctx.log
+    UniqueConstraint("run_id", "number"),
+)
+
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(64), primary_key=True),  # a fresh token per worker process
+    Column("hostname", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("queues", JSON, nullable=False),
+    Column("concurrency", Integer, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("heartbeat_at", UtcDateTime, nullable=False),
+    Column("stopped_at", UtcDateTime, nullable=True),
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("owner", String(64), nullable=False),
+    Column("acquired_at", UtcDateTime, nullable=False),
+    Column("renewed_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("takeovers", Integer, nullable=False, server_default=text("0")),
+)
+
+flags = Table(
+    "flags",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("value", JSON, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
