@@ -1,0 +1,275 @@
+"""Runs and attempts: the run life cycle, each transition one guarded statement.
+
+A run is claimable when it is pending, its queue is one of the worker's queues and its
+``not_before`` has come. Claiming makes it running under a lease held by one worker token;
+every later transition of that run names the token and the status it expects, so a worker
+whose lease was taken back cannot overwrite what happened since.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, insert, select, update
+
+from cronwell.store.dialect import insert_ignoring_conflicts
+from cronwell.store.tables import attempts, runs
+from cronwell.store.values import AttemptStatus, RunStatus, Trigger
+
+
+@dataclass(frozen=True, slots=True)
+class NewRun:
+    """A run to create. ``not_before`` defaults to ``scheduled_for``."""
+
+    job_id: int
+    scheduled_for: datetime
+    trigger: Trigger
+    queue: str
+    priority: int
+    max_attempts: int
+    status: RunStatus = RunStatus.PENDING
+    reason: str | None = None
+    not_before: datetime | None = None
+    args: list[Any] | None = None
+    kwargs: dict[str, Any] | None = None
+    covers: int = 1
+    covers_from: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedRun:
+    """A run a worker now holds under its lease; ``attempt`` counts from 1."""
+
+    id: int
+    job_id: int
+    scheduled_for: datetime
+    trigger: Trigger
+    attempt: int
+    max_attempts: int
+    args: list[Any] | None
+    kwargs: dict[str, Any] | None
+    lease_expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How an attempt ended, as the worker records it."""
+
+    status: AttemptStatus
+    finished_at: datetime
+    exit_code: int | None = None
+    output: str | None = None
+    error: str | None = None
+    peak_memory: int | None = None
+    logs: list[dict[str, Any]] | None = None
+
+
+def insert_runs(connection: Connection, new_runs: Sequence[NewRun], now: datetime) -> list[int]:
+    """Create runs; one whose (job, scheduled_for) exists already is skipped.
+
+    Returns the ids of the runs created.
+    """
+    rows = []
+    for run in new_runs:
+        row = asdict(run)
+        row["not_before"] = run.not_before or run.scheduled_for
+        if run.status.is_finished:
+            row["finished_at"] = now
+        rows.append(row | {"created_at": now})
+    return insert_ignoring_conflicts(
+        connection, runs, rows, on=("job_id", "scheduled_for"), returning=runs.c.id
+    )
+
+
+def claim_runs(
+    connection: Connection,
+    *,
+    owner: str,
+    queues: Sequence[str],
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+) -> list[ClaimedRun]:
+    """Claim up to ``limit`` claimable runs, most urgent first, and open an attempt for each.
+
+    Highest priority (smallest number) first, then the earliest ``not_before``, then the
+    oldest. PostgreSQL skips rows another worker has locked; SQLite's BEGIN IMMEDIATE already
+    serializes claimers, and the ``status = 'pending'`` guard holds on both.
+    """
+    # A CTE, not "id IN (subquery)": PostgreSQL may run such a subquery more than once and
+    # then claim more than ``limit`` rows; a locking CTE runs exactly once.
+    chosen = (
+        select(runs.c.id)
+        .where(runs.c.status == RunStatus.PENDING, runs.c.queue.in_(queues))
+        .where(runs.c.not_before <= now)
+        .order_by(runs.c.priority, runs.c.not_before, runs.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .cte("chosen")
+    )
+    claimed = connection.execute(
+        update(runs)
+        .where(runs.c.id == chosen.c.id, runs.c.status == RunStatus.PENDING)
+        .values(
+            status=RunStatus.RUNNING,
+            lease_owner=owner,
+            lease_expires_at=now + lease,
+            started_at=now,
+            attempts=runs.c.attempts + 1,
+        )
+        .returning(*_CLAIMED_COLUMNS)
+    ).all()
+    if claimed:
+        connection.execute(
+            insert(attempts),
+            [
+                {
+                    "run_id": row.id,
+                    "number": row.attempts,
+                    "worker_id": owner,
+                    "status": AttemptStatus.RUNNING,
+                    "started_at": now,
+                }
+                for row in claimed
+            ],
+        )
+    return sorted((_claimed(row) for row in claimed), key=lambda run: run.id)
+
+
+_CLAIMED_COLUMNS = (
+    runs.c.id,
+    runs.c.job_id,
+    runs.c.scheduled_for,
+    runs.c.trigger,
+    runs.c.attempts,
+    runs.c.max_attempts,
+    runs.c.args,
+    runs.c.kwargs,
+    runs.c.lease_expires_at,
+)
+
+
+def _claimed(row: Any) -> ClaimedRun:
+    return ClaimedRun(
+        id=row.id,
+        job_id=row.job_id,
+        scheduled_for=row.scheduled_for,
+        trigger=Trigger(row.trigger),
+        attempt=row.attempts,
+        max_attempts=row.max_attempts,
+        args=row.args,
+        kwargs=row.kwargs,
+        lease_expires_at=row.lease_expires_at,
+    )
+
+
+def renew_leases(
+    connection: Connection, *, owner: str, run_ids: Sequence[int], until: datetime
+) -> set[int]:
+    """Extend the leases ``owner`` still holds; returns the runs it still holds."""
+    if not run_ids:
+        return set()
+    held = connection.execute(
+        update(runs)
+        .where(runs.c.id.in_(run_ids), _held_by(owner))
+        .values(lease_expires_at=until)
+        .returning(runs.c.id)
+    )
+    return set(held.scalars())
+
+
+def finish_attempt(
+    connection: Connection,
+    run: ClaimedRun,
+    owner: str,
+    outcome: Outcome,
+    *,
+    run_status: RunStatus,
+    not_before: datetime | None = None,
+    reason: str | None = None,
+) -> bool:
+    """Record how an attempt ended and move its run to ``run_status``, if ``owner`` holds it.
+
+    ``run_status`` is succeeded, dead, cancelled, or retrying with the ``not_before`` of the
+    next attempt. Returns False, changing nothing, when the lease was taken back meanwhile.
+    """
+    values: dict[str, Any] = {"status": run_status, "reason": reason}
+    values |= {"lease_owner": None, "lease_expires_at": None}
+    if run_status.is_finished:
+        values["finished_at"] = outcome.finished_at
+    if not_before is not None:
+        values["not_before"] = not_before
+    moved = connection.execute(
+        update(runs).where(runs.c.id == run.id, _held_by(owner)).values(values)
+    )
+    if moved.rowcount != 1:
+        return False
+    _close_attempt(connection, run.id, run.attempt, outcome)
+    return True
+
+
+def _close_attempt(connection: Connection, run_id: int, number: int, outcome: Outcome) -> None:
+    started_at = connection.execute(
+        select(attempts.c.started_at).where(
+            attempts.c.run_id == run_id, attempts.c.number == number
+        )
+    ).scalar_one()
+    connection.execute(
+        update(attempts)
+        .where(attempts.c.run_id == run_id, attempts.c.number == number)
+        .values(
+            status=outcome.status,
+            finished_at=outcome.finished_at,
+            duration=outcome.finished_at - started_at,
+            exit_code=outcome.exit_code,
+            output=outcome.output,
+            error=outcome.error,
+            peak_memory=outcome.peak_memory,
+            logs=outcome.logs,
+        )
+    )
+
+
+def _held_by(owner: str) -> Any:
+    return and_(runs.c.status == RunStatus.RUNNING, runs.c.lease_owner == owner)
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiredRun:
+    """A running run whose lease ran out: its worker died or stalled."""
+
+    id: int
+    job_id: int
+    attempt: int
+    max_attempts: int
+
+
+def take_back_expired(connection: Connection, now: datetime, limit: int = 500) -> list[ExpiredRun]:
+    """Take back up to ``limit`` runs whose lease expired before ``now``.
+
+    Each comes back lease-less in status ``retrying`` and its open attempt is closed as lost;
+    the caller decides, by the job's retry policy, when (or whether) it runs again.
+    """
+    chosen = (
+        select(runs.c.id)
+        .where(runs.c.status == RunStatus.RUNNING, runs.c.lease_expires_at < now)
+        .order_by(runs.c.lease_expires_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .cte("expired")
+    )
+    taken = connection.execute(
+        update(runs)
+        .where(runs.c.id == chosen.c.id, runs.c.status == RunStatus.RUNNING)
+        .where(runs.c.lease_expires_at < now)
+        .values(status=RunStatus.RETRYING, lease_owner=None, lease_expires_at=None)
+        .returning(runs.c.id, runs.c.job_id, runs.c.attempts, runs.c.max_attempts)
+    ).all()
+    lost = [ExpiredRun(row.id, row.job_id, row.attempts, row.max_attempts) for row in taken]
+    outcome = Outcome(status=AttemptStatus.LOST, finished_at=now, error="the lease expired")
+    for run in lost:
+        _close_attempt(connection, run.id, run.attempt, outcome)
+    return lost

@@ -1,0 +1,44 @@
+"""The values status and trigger columns hold: each StrEnum's values are the column values."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class RunStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    RETRYING = "retrying"  # waiting out a retry delay; becomes pending when it is due
+    SUCCEEDED = "succeeded"
+    DEAD = "dead"  # attempts exhausted: the dead-letter queue
+    SKIPPED = "skipped"  # with a reason: missed, overlap, ...
+    CANCELLED = "cancelled"
+
+    @property
+    def is_finished(self) -> bool:
+        return self in FINISHED
+
+
+FINISHED = frozenset({RunStatus.SUCCEEDED, RunStatus.DEAD, RunStatus.SKIPPED, RunStatus.CANCELLED})
+ACTIVE = frozenset({RunStatus.PENDING, RunStatus.RUNNING, RunStatus.RETRYING})
+
+
+class Trigger(StrEnum):
+    """Why a run exists."""
+
+    SCHEDULE = "schedule"
+    MISFIRE = "misfire"  # a due time caught up late, after downtime
+    MANUAL = "manual"
+    RETRY = "retry"  # a dead run retried by hand
+    BACKFILL = "backfill"
+    EVENT = "event"
+    DEPENDENCY = "dependency"
+
+
+class AttemptStatus(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    LOST = "lost"  # its lease expired: the worker died or stalled
+    CANCELLED = "cancelled"
