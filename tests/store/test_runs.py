@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from cronwell.lifecycle import AttemptStatus, RunStatus, Trigger
 from cronwell.store.database import Database
 from cronwell.store.jobs import insert_job
 from cronwell.store.runs import (
@@ -20,7 +22,6 @@ from cronwell.store.runs import (
     take_back_expired,
 )
 from cronwell.store.tables import attempts, runs
-from cronwell.store.values import AttemptStatus, RunStatus, Trigger
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=30)
@@ -156,9 +157,9 @@ def test_an_expired_lease_is_taken_back_and_its_worker_cannot_finish(database: D
     assert sorted(statuses) == sorted([(first.id, "lost"), (second.id, "running")])
 
 
-def _claim_all(url: str, owner: str, start: multiprocessing.synchronize.Event) -> list[int]:
+def _claim_all(url: str, owner: str, start: threading.Barrier) -> list[int]:
     database = Database(url)
-    start.wait()
+    start.wait()  # all connected: now they race
     mine: list[int] = []
     while batch := claim(database, owner=owner, limit=7):
         mine.extend(run.id for run in batch)
@@ -173,10 +174,9 @@ def test_racing_workers_claim_disjoint_sets_that_cover_everything(database_url: 
         insert_runs(connection, [new_run(job, -second) for second in range(400)], NOW)
     database.dispose()
     context = multiprocessing.get_context("spawn")
-    start = context.Manager().Event()
+    start = context.Manager().Barrier(4)
     with context.Pool(4) as pool:
         pending = [pool.apply_async(_claim_all, (database_url, f"w{n}", start)) for n in range(4)]
-        start.set()
         claimed = [result.get(timeout=120) for result in pending]
     every = [run_id for mine in claimed for run_id in mine]
     assert len(every) == len(set(every)) == 400, "each run claimed exactly once"

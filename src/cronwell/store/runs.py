@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, insert, select, update
 
+from cronwell.lifecycle import AttemptStatus, RunStatus, Trigger
 from cronwell.store.dialect import insert_ignoring_conflicts
 from cronwell.store.tables import attempts, runs
-from cronwell.store.values import AttemptStatus, RunStatus, Trigger
 
 
 @dataclass(frozen=True, slots=True)

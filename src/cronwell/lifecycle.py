@@ -1,4 +1,8 @@
-"""The values status and trigger columns hold: each StrEnum's values are the column values."""
+"""The run life cycle's vocabulary: statuses, triggers, skip reasons (DESIGN.md, "Run life cycle").
+
+Pure values shared by the decisions in ``policies`` and the columns in ``store``: each
+StrEnum's values are the values stored.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +37,14 @@ class Trigger(StrEnum):
     BACKFILL = "backfill"
     EVENT = "event"
     DEPENDENCY = "dependency"
+
+
+class SkipReason(StrEnum):
+    """Why a run was recorded as skipped instead of run."""
+
+    MISSED = "missed"
+    OVERLAP = "overlap"
+    OVERLAP_QUEUE_FULL = "overlap-queue-full"
 
 
 class AttemptStatus(StrEnum):
