@@ -1,0 +1,372 @@
+"""JobSpec: the one validated job definition, shared by YAML, the API, the CLI and Python.
+
+External input is checked once, here, by pydantic, and comes out as a frozen ``JobSpec`` the
+engine trusts. Every problem is reported with its place (``jobs[3].schedule: ...``), all of
+them at once, so a user fixes a file in one pass. ``JobSpec.canonical()`` is the JSON form
+stored with each job; ``JobSpec.from_canonical`` reads it back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from cronwell.policies import (
+    MisfireAction,
+    MisfirePolicy,
+    OverlapPolicy,
+    PolicyError,
+    Priority,
+    RetryPolicy,
+    RetryStrategy,
+)
+from cronwell.schedules import Schedule, ScheduleError, parse_duration, parse_schedule
+from cronwell.schedules.zones import load_zone
+
+NAME = r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}"
+DOTTED_PATH = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
+DEFAULT_RETRY = RetryPolicy()
+DEFAULT_MISFIRE = MisfirePolicy()
+
+
+class SpecError(ValueError):
+    """Invalid job definitions: every problem, each as ``place: problem``."""
+
+    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(f"{place}: {problem}" for place, problem in self.problems))
+
+
+class OnDead(StrEnum):
+    KEEP = "keep"  # the job stays enabled; the dead run waits in the dead-letter queue
+    DISABLE = "disable"  # the job is disabled too, and listed in the dead-letter queue
+
+
+class Mode(StrEnum):
+    PROCESS = "process"
+    THREAD = "thread"
+
+
+Duration = str | int | float
+_P = TypeVar("_P")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class _Retry(_Model):
+    strategy: RetryStrategy = RetryStrategy.EXPONENTIAL
+    max_attempts: Annotated[int, Field(ge=1, le=1000)] = 3
+    initial_delay: Duration = 10
+    max_delay: Duration = 3600
+    multiplier: Annotated[float, Field(ge=1, le=100)] = 2.0
+    jitter: Annotated[float, Field(ge=0, le=1)] = 0.1
+
+
+class _Misfire(_Model):
+    policy: MisfireAction = MisfireAction.RUN_ONCE
+    grace: Duration = 86400
+    max_catch_up: Annotated[int, Field(ge=1)] = 100
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"policy": value} if isinstance(value, str) else value
+
+
+def _custom(kind: str, message: str) -> PydanticCustomError:
+    return PydanticCustomError(kind, message)
+
+
+class _Job(_Model):
+    name: str
+    timezone: str | None = None
+    description: str = ""
+    task: str | None = None
+    command: str | list[str] | None = None
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    schedule: str | dict[str, Any] = "manual"
+    enabled: bool = True
+    queue: str = "default"
+    priority: str = "normal"
+    timeout: Duration | None = None
+    retry: _Retry = _Retry()
+    overlap: OverlapPolicy = OverlapPolicy.FORBID
+    misfire: _Misfire = _Misfire()
+    on_dead: OnDead = OnDead.KEEP
+    mode: Mode = Mode.PROCESS
+    tags: list[str] = []
+    metadata: dict[str, Any] = {}
+
+    @field_validator("name", "queue")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not re.fullmatch(NAME, value):
+            raise _custom("name", f"{value!r} must start with a letter or digit and hold only "
+                          "letters, digits and _.:- (at most 200)")  # fmt: skip
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        return [cls._name(tag) for tag in value]
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str | None) -> str | None:
+        if value is not None:
+            _checked(lambda: load_zone(value))
+        return value
+
+    @field_validator("task")
+    @classmethod
+    def _task(cls, value: str | None) -> str | None:
+        if value is None or re.fullmatch(NAME, value) or DOTTED_PATH.fullmatch(value):
+            return value
+        raise _custom("task", f"{value!r} is not a task name or pkg.module:function")
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str | dict[str, Any], info: ValidationInfo) -> Any:
+        zone = info.data.get("timezone")
+        key = info.data.get("name", "")
+        _checked(lambda: parse_schedule(value, timezone=zone, key=key), whole=True)
+        return value
+
+    @field_validator("priority")
+    @classmethod
+    def _priority(cls, value: str) -> str:
+        _checked(lambda: Priority.parse(value))
+        return value
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, value: Duration | None) -> Duration | None:
+        _checked(lambda: _duration(value, "timeout"))
+        return value
+
+    @model_validator(mode="after")
+    def _target(self) -> _Job:
+        if (self.task is None) == (self.command is None):
+            raise _custom("target", "give exactly one of task and command")
+        return self
+
+
+def _checked(make: Any, *, whole: bool = False) -> None:
+    """Run a check of ours inside pydantic. Its message goes under the pydantic field; with
+    ``whole`` the message keeps its own field name (``start: ...`` inside a schedule)."""
+    try:
+        make()
+    except (ScheduleError, PolicyError) as error:
+        raise _custom("invalid", str(error) if whole else error.problem) from None
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """A valid job definition. Exactly one of ``task`` and ``command`` is set."""
+
+    name: str
+    schedule: Schedule
+    schedule_source: str | Mapping[str, Any]
+    timezone: str
+    task: str | None = None
+    command: str | tuple[str, ...] | None = None
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+    is_enabled: bool = True
+    queue: str = "default"
+    priority: Priority = Priority.NORMAL
+    timeout: timedelta | None = None
+    retry: RetryPolicy = DEFAULT_RETRY
+    overlap: OverlapPolicy = OverlapPolicy.FORBID
+    misfire: MisfirePolicy = DEFAULT_MISFIRE
+    on_dead: OnDead = OnDead.KEEP
+    mode: Mode = Mode.PROCESS
+    tags: tuple[str, ...] = ()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any], place: str = "") -> JobSpec:
+        """A JobSpec from external input, or a SpecError listing every problem under ``place``."""
+        try:
+            model = _Job.model_validate(data)
+        except ValidationError as error:
+            raise SpecError(_problems(error, place)) from None
+        return _build(model, place)
+
+    def canonical(self) -> dict[str, Any]:
+        """The definition as plain JSON, keys sorted, defaults included: what gets stored."""
+        return _Job.model_validate(self._fields()).model_dump(mode="json")
+
+    @classmethod
+    def from_canonical(cls, data: Mapping[str, Any]) -> JobSpec:
+        return cls.parse(data)
+
+    def _fields(self) -> dict[str, Any]:
+        command = list(self.command) if isinstance(self.command, tuple) else self.command
+        timeout = None if self.timeout is None else self.timeout.total_seconds()
+        return {
+            "name": self.name,
+            "description": self.description,
+            "task": self.task,
+            "command": command,
+            "args": list(self.args),
+            "kwargs": dict(self.kwargs),
+            "schedule": self.schedule_source,
+            "timezone": self.timezone,
+            "enabled": self.is_enabled,
+            "queue": self.queue,
+            "priority": self.priority.name.lower(),
+            "timeout": timeout,
+            "retry": _retry_fields(self.retry),
+            "overlap": self.overlap,
+            "misfire": {
+                "policy": self.misfire.action,
+                "grace": self.misfire.grace.total_seconds(),
+                "max_catch_up": self.misfire.max_catch_up,
+            },
+            "on_dead": self.on_dead,
+            "mode": self.mode,
+            "tags": list(self.tags),
+            "metadata": dict(self.metadata),
+        }
+
+
+def _retry_fields(retry: RetryPolicy) -> dict[str, Any]:
+    return {
+        "strategy": retry.strategy,
+        "max_attempts": retry.max_attempts,
+        "initial_delay": retry.initial_delay.total_seconds(),
+        "max_delay": retry.max_delay.total_seconds(),
+        "multiplier": retry.multiplier,
+        "jitter": retry.jitter,
+    }
+
+
+def parse_jobs(items: Any, place: str = "jobs") -> list[JobSpec]:
+    """Every job of a list, or one SpecError naming every problem of every job."""
+    if not isinstance(items, list):
+        raise SpecError([(place, "must be a list of jobs")])
+    specs: list[JobSpec] = []
+    problems: list[tuple[str, str]] = []
+    seen: dict[str, str] = {}
+    for index, item in enumerate(items):
+        where = f"{place}[{index}]"
+        if not isinstance(item, Mapping):
+            problems.append((where, "must be a mapping of job fields"))
+            continue
+        name = item.get("name")
+        if isinstance(name, str) and name in seen:
+            problems.append((f"{where}.name", f"{name!r} is defined twice (also {seen[name]})"))
+        elif isinstance(name, str):
+            seen[name] = where
+        try:
+            specs.append(JobSpec.parse(item, where))
+        except SpecError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise SpecError(problems)
+    return specs
+
+
+def _build(model: _Job, place: str) -> JobSpec:
+    """The JobSpec of a model pydantic has validated: every conversion here succeeds."""
+    command = tuple(model.command) if isinstance(model.command, list) else model.command
+    schedule = _schedule(model)
+    return JobSpec(
+        name=model.name,
+        schedule=schedule,
+        schedule_source=model.schedule,
+        timezone=model.timezone or schedule.timezone.key,
+        task=model.task,
+        command=command,
+        args=tuple(model.args),
+        kwargs=dict(model.kwargs),
+        description=model.description,
+        is_enabled=model.enabled,
+        queue=model.queue,
+        priority=Priority.parse(model.priority),
+        timeout=_duration(model.timeout, "timeout"),
+        retry=_retry(model.retry, place),
+        overlap=model.overlap,
+        misfire=_misfire(model.misfire, place),
+        on_dead=model.on_dead,
+        mode=model.mode,
+        tags=tuple(model.tags),
+        metadata=dict(model.metadata),
+    )
+
+
+def _schedule(model: _Job) -> Schedule:
+    return parse_schedule(model.schedule, timezone=model.timezone, key=model.name)
+
+
+def _duration(value: Duration | None, name: str) -> timedelta | None:
+    """A duration field; zero is allowed (None for no value at all)."""
+    if value is None:
+        return None
+    if value in (0, "0", "0s"):
+        return timedelta(0)
+    return parse_duration(value, name)
+
+
+def _retry(model: _Retry, place: str) -> RetryPolicy:
+    return _policy(
+        place,
+        "retry",
+        lambda: RetryPolicy(
+            strategy=model.strategy,
+            max_attempts=model.max_attempts,
+            initial_delay=_duration(model.initial_delay, "initial_delay") or timedelta(0),
+            max_delay=_duration(model.max_delay, "max_delay") or timedelta(0),
+            multiplier=model.multiplier,
+            jitter=model.jitter,
+        ),
+    )
+
+
+def _misfire(model: _Misfire, place: str) -> MisfirePolicy:
+    grace = _duration(model.grace, "grace") or timedelta(0)
+    policy = model.policy
+    return _policy(place, "misfire", lambda: MisfirePolicy(policy, grace, model.max_catch_up))
+
+
+def _policy(place: str, name: str, make: Callable[[], _P]) -> _P:
+    """A policy value; its own checks (max_delay >= initial_delay, ...) become a SpecError."""
+    try:
+        return make()
+    except (ScheduleError, PolicyError) as error:
+        raise SpecError([(_join(place, name, error.field), error.problem)]) from None
+
+
+def _join(*parts: str) -> str:
+    return ".".join(part for part in parts if part)
+
+
+def _problems(error: ValidationError, place: str) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    for detail in error.errors(include_url=False):
+        location = "".join(
+            f"[{part}]" if isinstance(part, int) else f".{part}" for part in detail["loc"]
+        )
+        message = "unknown field" if detail["type"] == "extra_forbidden" else detail["msg"]
+        problems.append(((place + location).lstrip("."), message))
+    return problems
