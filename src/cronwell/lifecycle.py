@@ -10,6 +10,7 @@ from enum import StrEnum
 
 
 class RunStatus(StrEnum):
+    WAITING = "waiting"  # held back (overlap: queue) until the job's active run ends
     PENDING = "pending"
     RUNNING = "running"
     RETRYING = "retrying"  # waiting out a retry delay; becomes pending when it is due
@@ -24,7 +25,7 @@ class RunStatus(StrEnum):
 
 
 FINISHED = frozenset({RunStatus.SUCCEEDED, RunStatus.DEAD, RunStatus.SKIPPED, RunStatus.CANCELLED})
-ACTIVE = frozenset({RunStatus.PENDING, RunStatus.RUNNING, RunStatus.RETRYING})
+ACTIVE = frozenset({RunStatus.PENDING, RunStatus.RUNNING, RunStatus.RETRYING, RunStatus.WAITING})
 
 
 class Trigger(StrEnum):

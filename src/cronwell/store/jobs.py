@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 
 from cronwell.store.tables import jobs
 
@@ -30,9 +32,100 @@ def insert_job(
                 queue=queue,
                 priority=priority,
                 next_due_at=next_due_at,
+                planned_until=now,  # due times before its creation are not the job's
                 created_at=now,
                 updated_at=now,
             )
             .returning(jobs.c.id)
         ).scalar_one()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DueJob:
+    """A job whose next due time has come, locked for planning by the caller's transaction."""
+
+    id: int
+    name: str
+    spec: dict[str, Any]
+    version: int
+    queue: str
+    priority: int
+    next_due_at: datetime
+    planned_until: datetime
+
+
+def due_jobs(connection: Connection, now: datetime, limit: int) -> list[DueJob]:
+    """Up to ``limit`` live, enabled, unpaused jobs due at or before ``now``, earliest first.
+
+    On PostgreSQL the rows stay locked until the transaction ends and other schedulers skip
+    them; on SQLite the writing transaction already excludes them.
+    """
+    rows = connection.execute(
+        select(*_DUE_COLUMNS)
+        .where(_is_live(now), jobs.c.next_due_at <= now)
+        .order_by(jobs.c.next_due_at, jobs.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    return [_due_job(row) for row in rows]
+
+
+_DUE_COLUMNS = (
+    jobs.c.id,
+    jobs.c.name,
+    jobs.c.spec,
+    jobs.c.version,
+    jobs.c.queue,
+    jobs.c.priority,
+    jobs.c.next_due_at,
+    jobs.c.planned_until,
+    jobs.c.created_at,
+)
+
+
+def _due_job(row: Any) -> DueJob:
+    return DueJob(
+        id=row.id,
+        name=row.name,
+        spec=row.spec,
+        version=row.version,
+        queue=row.queue,
+        priority=row.priority,
+        next_due_at=row.next_due_at,
+        planned_until=row.planned_until or row.created_at,
+    )
+
+
+def advance_jobs(
+    connection: Connection,
+    next_due: Sequence[tuple[int, datetime | None]],
+    *,
+    planned_until: datetime,
+    now: datetime,
+) -> None:
+    """Record that the jobs' due times up to ``planned_until`` are planned, and when each job
+    (by id) is next due. One statement for the whole batch."""
+    if not next_due:
+        return
+    connection.execute(
+        update(jobs)
+        .where(jobs.c.id == bindparam("job_id"))
+        .values(planned_until=planned_until, next_due_at=bindparam("due"), updated_at=now),
+        [{"job_id": job_id, "due": due} for job_id, due in next_due],
+    )
+
+
+def earliest_due_at(connection: Connection, now: datetime) -> datetime | None:
+    """When the next live job is due, so a scheduler knows how long it may sleep."""
+    return connection.execute(
+        select(func.min(jobs.c.next_due_at)).where(_is_live(now))
+    ).scalar_one_or_none()
+
+
+def _is_live(now: datetime) -> Any:
+    return and_(
+        jobs.c.deleted_at.is_(None),
+        jobs.c.is_enabled.is_(True),
+        or_(jobs.c.paused_until.is_(None), jobs.c.paused_until <= now),
     )

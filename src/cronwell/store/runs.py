@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, insert, select, update
 
-from cronwell.lifecycle import AttemptStatus, RunStatus, Trigger
+from cronwell.lifecycle import ACTIVE, AttemptStatus, RunStatus, Trigger
 from cronwell.store.dialect import insert_ignoring_conflicts
 from cronwell.store.tables import attempts, runs
 
@@ -76,8 +76,8 @@ def insert_runs(connection: Connection, new_runs: Sequence[NewRun], now: datetim
     for run in new_runs:
         row = asdict(run)
         row["not_before"] = run.not_before or run.scheduled_for
-        if run.status.is_finished:
-            row["finished_at"] = now
+        # Every row names the same columns: the rows go in as one multi-row statement.
+        row["finished_at"] = now if run.status.is_finished else None
         rows.append(row | {"created_at": now})
     return insert_ignoring_conflicts(
         connection, runs, rows, on=("job_id", "scheduled_for"), returning=runs.c.id
@@ -273,3 +273,36 @@ def take_back_expired(connection: Connection, now: datetime, limit: int = 500) -
     for run in lost:
         _close_attempt(connection, run.id, run.attempt, outcome)
     return lost
+
+
+def active_runs(connection: Connection, job_ids: Sequence[int]) -> dict[int, list[tuple[int, str]]]:
+    """Each job's runs that are not finished, as (run id, status), oldest first."""
+    if not job_ids:
+        return {}
+    rows = connection.execute(
+        select(runs.c.job_id, runs.c.id, runs.c.status)
+        .where(runs.c.job_id.in_(job_ids), runs.c.status.in_(sorted(ACTIVE)))
+        .order_by(runs.c.id)
+    ).all()
+    found: dict[int, list[tuple[int, str]]] = {}
+    for row in rows:
+        found.setdefault(row.job_id, []).append((row.id, row.status))
+    return found
+
+
+def cancel_runs(connection: Connection, run_ids: Sequence[int], now: datetime, reason: str) -> None:
+    """Cancel runs not yet finished: one not started ends now; a running one is asked to stop,
+    and its worker ends it within a heartbeat."""
+    if not run_ids:
+        return
+    waiting = runs.c.status.in_([RunStatus.PENDING, RunStatus.RETRYING, RunStatus.WAITING])
+    connection.execute(
+        update(runs)
+        .where(runs.c.id.in_(run_ids), waiting)
+        .values(status=RunStatus.CANCELLED, reason=reason, finished_at=now)
+    )
+    connection.execute(
+        update(runs)
+        .where(runs.c.id.in_(run_ids), runs.c.status == RunStatus.RUNNING)
+        .values(is_cancel_requested=True, reason=reason)
+    )

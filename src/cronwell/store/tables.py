@@ -46,7 +46,8 @@ jobs = Table(
     Column("queue", String(100), nullable=False),
     Column("priority", SmallInteger, nullable=False),
     Column("next_due_at", UtcDateTime, nullable=True),
-    Column("last_due_at", UtcDateTime, nullable=True),  # the latest due time already planned
+    # Due times up to here are planned (runs made or skipped); the next plan starts after it.
+    Column("planned_until", UtcDateTime, nullable=True),
     Column("dead_at", UtcDateTime, nullable=True),
     Column("dead_reason", Text, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),

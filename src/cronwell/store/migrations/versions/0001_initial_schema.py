@@ -42,7 +42,7 @@ def upgrade() -> None:
         sa.Column("queue", sa.String(length=100), nullable=False),
         sa.Column("priority", sa.SmallInteger(), nullable=False),
         sa.Column("next_due_at", cronwell.store.types.UtcDateTime(timezone=True), nullable=True),
-        sa.Column("last_due_at", cronwell.store.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("planned_until", cronwell.store.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("dead_at", cronwell.store.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("dead_reason", sa.Text(), nullable=True),
         sa.Column("created_at", cronwell.store.types.UtcDateTime(timezone=True), nullable=False),

@@ -1,0 +1,159 @@
+"""The scheduler: turns due jobs into runs and advances each job's next due time.
+
+One tick plans every due job in one transaction: the runs it inserts and the cursor it moves
+commit together, so a crash between them loses nothing and repeats nothing. Two schedulers
+ticking at once cannot fire a due time twice: PostgreSQL hands each due job to one of them
+(row locks, SKIP LOCKED), SQLite lets one writer in at a time, and the unique (job, due time)
+constraint stands behind both.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from functools import partial
+
+from cronwell.engine.clock import Clock, SystemClock
+from cronwell.lifecycle import RunStatus, SkipReason, Trigger
+from cronwell.policies import ActiveRun, OverlapAction, decide_overlap, plan_due_times
+from cronwell.spec import JobSpec
+from cronwell.store.database import Database
+from cronwell.store.jobs import DueJob, advance_jobs, due_jobs, earliest_due_at
+from cronwell.store.runs import NewRun, active_runs, cancel_runs, insert_runs
+
+IDLE = timedelta(minutes=1)  # the longest sleep with nothing due: a safety net, not a poll
+REPLACED = "replaced by a newer run"
+
+
+@dataclass(frozen=True, slots=True)
+class JobPlan:
+    """What one tick does for one job: runs to create, runs to cancel, the next due time."""
+
+    runs: tuple[NewRun, ...]
+    cancel: tuple[int, ...]
+    next_due_at: datetime | None
+
+
+def plan_runs(job: DueJob, spec: JobSpec, active: Sequence[ActiveRun], now: datetime) -> JobPlan:
+    """The runs for ``job``'s due times in (planned_until, now], by its misfire and overlap
+    policies. Pure: the caller holds the job's row and persists the plan."""
+    plan = plan_due_times(spec.schedule, job.planned_until, now, spec.misfire)
+    make = partial(_new_run, job, spec.retry.max_attempts)
+    runs: list[NewRun] = []
+    if (span := plan.missed_span) is not None:
+        missed = make(span.last_at, Trigger.MISFIRE, RunStatus.SKIPPED, reason=SkipReason.MISSED)
+        runs.append(replace(missed, covers=span.count, covers_from=span.first_at))
+    unfinished = list(active)
+    cancel: list[int] = []
+    for due in plan.due_times:
+        if not due.is_run:
+            runs.append(make(due.scheduled_for, due.trigger, RunStatus.SKIPPED, reason=due.reason))
+            continue
+        decision = decide_overlap(spec.overlap, unfinished)
+        if decision.action is OverlapAction.REPLACE:
+            # Runs planned earlier in this tick are replaced too, before they are ever stored.
+            cancel.extend(run_id for run_id in decision.cancel_run_ids if run_id > 0)
+            runs = [_replaced(run) for run in runs]
+            unfinished = []
+        status = _STATUS_BY_ACTION[decision.action]
+        runs.append(make(due.scheduled_for, due.trigger, status, reason=decision.reason))
+        if status is not RunStatus.SKIPPED:
+            unfinished.append(ActiveRun(-len(runs), status))  # not stored yet: no id
+    return JobPlan(tuple(runs), tuple(cancel), plan.next_due_at)
+
+
+_STATUS_BY_ACTION = {
+    OverlapAction.START: RunStatus.PENDING,
+    OverlapAction.REPLACE: RunStatus.PENDING,
+    OverlapAction.WAIT: RunStatus.WAITING,
+    OverlapAction.SKIP: RunStatus.SKIPPED,
+}
+
+
+def _new_run(
+    job: DueJob,
+    max_attempts: int,
+    due: datetime,
+    trigger: Trigger,
+    status: RunStatus,
+    *,
+    reason: str | None = None,
+) -> NewRun:
+    return NewRun(
+        job_id=job.id,
+        scheduled_for=due,
+        trigger=trigger,
+        queue=job.queue,
+        priority=job.priority,
+        max_attempts=max_attempts,
+        status=status,
+        reason=reason,
+    )
+
+
+def _replaced(run: NewRun) -> NewRun:
+    if run.status in (RunStatus.PENDING, RunStatus.WAITING):
+        return replace(run, status=RunStatus.CANCELLED, reason=REPLACED)
+    return run
+
+
+class Scheduler:
+    """The loop that fires due jobs. ``tick`` does one pass; ``run`` repeats it until stopped,
+    sleeping until the next due time or until ``wake`` is set."""
+
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock | None = None,
+        *,
+        batch: int = 500,
+        cache_size: int = 10_000,
+    ) -> None:
+        self.database = database
+        self.clock = clock or SystemClock()
+        self.batch = batch
+        self.wake = threading.Event()
+        self._specs: OrderedDict[tuple[int, int], JobSpec] = OrderedDict()
+        self._cache_size = cache_size
+
+    def tick(self, now: datetime | None = None) -> timedelta:
+        """Plan every job due at ``now``; returns how long until the next one is due."""
+        now = now or self.clock.now()
+        with self.database.transaction() as connection:
+            due = due_jobs(connection, now, self.batch)
+            active = active_runs(connection, [job.id for job in due])
+            plans = [(job, self._plan(job, active.get(job.id, []), now)) for job in due]
+            insert_runs(connection, [run for _, plan in plans for run in plan.runs], now)
+            cancel_runs(
+                connection, [rid for _, plan in plans for rid in plan.cancel], now, REPLACED
+            )
+            next_due = [(job.id, plan.next_due_at) for job, plan in plans]
+            advance_jobs(connection, next_due, planned_until=now, now=now)
+            if len(due) == self.batch:
+                return timedelta(0)  # more are due: go again at once
+            upcoming = earliest_due_at(connection, now)
+        return IDLE if upcoming is None else min(IDLE, max(timedelta(0), upcoming - now))
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            wait = self.tick()
+            self.wake.clear()
+            self.clock.sleep(wait.total_seconds(), self.wake)
+
+    def _plan(self, job: DueJob, active: Sequence[tuple[int, str]], now: datetime) -> JobPlan:
+        runs = [ActiveRun(run_id, status) for run_id, status in active]
+        return plan_runs(job, self._spec(job), runs, now)
+
+    def _spec(self, job: DueJob) -> JobSpec:
+        """The job's parsed definition, cached by version: parsing costs more than planning."""
+        key = (job.id, job.version)
+        spec = self._specs.get(key)
+        if spec is None:
+            spec = self._specs[key] = JobSpec.from_canonical(job.spec)
+            if len(self._specs) > self._cache_size:
+                self._specs.popitem(last=False)
+        self._specs.move_to_end(key)
+        return spec
