@@ -119,8 +119,8 @@ class _Job(_Model):
     @classmethod
     def _name(cls, value: str) -> str:
         if not re.fullmatch(NAME, value):
-            raise _custom("name", f"{value!r} must start with a letter or digit and hold only "
-                          "letters, digits and _.:- (at most 200)")  # fmt: skip
+            rule = "must start with a letter or digit and hold only letters, digits and _.:-"
+            raise _custom("name", f"{value!r} {rule} (at most 200)")
         return value
 
     @field_validator("tags")

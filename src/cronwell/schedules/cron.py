@@ -88,8 +88,8 @@ def _parse_item(item: str, kind: _FieldKind) -> range:
     step = _parse_step(step_text, kind) if slash else 1
     if base == "*":
         # Sunday is both 0 and 7: a star walks 0-6 so a step never selects it twice.
-        return range(kind.low, min(kind.high, 6) + 1 if kind is DAY_OF_WEEK else kind.high + 1,
-                     step)  # fmt: skip
+        high = 6 if kind is DAY_OF_WEEK else kind.high
+        return range(kind.low, high + 1, step)
     first, dash, last = base.partition("-")
     if not first:
         raise kind.error(f"{item!r} is not a valid item")

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from itertools import product
 
 from cronwell.schedules.cron import DAY_NAMES, MONTH_NAMES
 
@@ -57,10 +58,8 @@ def describe_cron(fields: Sequence[str]) -> str:
 
 def _describe_time(seconds: str, minutes: str, hours: str) -> str:
     if all(_PLAIN_LIST.fullmatch(field) for field in (seconds, minutes, hours)):
-        times = [
-            int(h) * 3600 + int(m) * 60 + int(s)
-            for h in hours.split(",") for m in minutes.split(",") for s in seconds.split(",")
-        ]  # fmt: skip
+        fields = (hours.split(","), minutes.split(","), seconds.split(","))
+        times = [int(h) * 3600 + int(m) * 60 + int(s) for h, m, s in product(*fields)]
         if len(times) <= 6:
             return describe_times(times)
     parts = []

@@ -132,8 +132,8 @@ def parse_duration(value: Any, field: str) -> timedelta:
     elif isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         duration = _bounded(lambda: timedelta(seconds=value), value, field)
     elif isinstance(value, str) and _DURATION_TEXT.fullmatch(value):
-        seconds = sum(int(count) * _UNIT_SECONDS[unit.lower()]
-                      for count, unit in _DURATION.findall(value))  # fmt: skip
+        parts = _DURATION.findall(value)
+        seconds = sum(int(count) * _UNIT_SECONDS[unit.lower()] for count, unit in parts)
         duration = _bounded(lambda: timedelta(seconds=seconds), value, field)
     else:
         raise ScheduleError(field, f"{value!r} is not a duration like 90s, 5m, 2h or 1d")
