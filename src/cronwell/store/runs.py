@@ -1,9 +1,10 @@
 """Runs and attempts: the run life cycle, each transition one guarded statement.
 
-A run is claimable when it is pending, its queue is one of the worker's queues and its
-``not_before`` has come. Claiming makes it running under a lease held by one worker token;
-every later transition of that run names the token and the status it expects, so a worker
-whose lease was taken back cannot overwrite what happened since.
+A run is claimable when it is pending (or retrying: waiting out a retry delay), its queue is
+one of the worker's queues and its ``not_before`` has come. Claiming makes it running under a
+lease held by one worker token; every later transition of that run names the token and the
+status it expects, so a worker whose lease was taken back cannot overwrite what happened
+since.
 """
 
 from __future__ import annotations
@@ -84,6 +85,10 @@ def insert_runs(connection: Connection, new_runs: Sequence[NewRun], now: datetim
     )
 
 
+# A retrying run is claimable once its not_before has come: no loop has to promote it.
+_is_claimable = runs.c.status.in_([RunStatus.PENDING, RunStatus.RETRYING])
+
+
 def claim_runs(
     connection: Connection,
     *,
@@ -103,7 +108,7 @@ def claim_runs(
     # then claim more than ``limit`` rows; a locking CTE runs exactly once.
     chosen = (
         select(runs.c.id)
-        .where(runs.c.status == RunStatus.PENDING, runs.c.queue.in_(queues))
+        .where(_is_claimable, runs.c.queue.in_(queues))
         .where(runs.c.not_before <= now)
         .order_by(runs.c.priority, runs.c.not_before, runs.c.id)
         .limit(limit)
@@ -112,7 +117,7 @@ def claim_runs(
     )
     claimed = connection.execute(
         update(runs)
-        .where(runs.c.id == chosen.c.id, runs.c.status == RunStatus.PENDING)
+        .where(runs.c.id == chosen.c.id, _is_claimable)
         .values(
             status=RunStatus.RUNNING,
             lease_owner=owner,

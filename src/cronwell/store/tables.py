@@ -102,8 +102,8 @@ Index(
     runs.c.priority,
     runs.c.not_before,
     runs.c.id,
-    sqlite_where=runs.c.status == "pending",
-    postgresql_where=runs.c.status == "pending",
+    sqlite_where=text("status IN ('pending', 'retrying')"),
+    postgresql_where=text("status IN ('pending', 'retrying')"),
 )
 Index(
     "ix_runs_leases",

@@ -129,8 +129,8 @@ def upgrade() -> None:
             "ix_runs_claimable",
             ["queue", "priority", "not_before", "id"],
             unique=False,
-            sqlite_where=sa.text("status = 'pending'"),
-            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text("status IN ('pending', 'retrying')"),
+            postgresql_where=sa.text("status IN ('pending', 'retrying')"),
         )
         batch_op.create_index(
             "ix_runs_job_scheduled",
@@ -188,8 +188,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_runs_job_scheduled")
         batch_op.drop_index(
             "ix_runs_claimable",
-            sqlite_where=sa.text("status = 'pending'"),
-            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text("status IN ('pending', 'retrying')"),
+            postgresql_where=sa.text("status IN ('pending', 'retrying')"),
         )
 
     op.drop_table("runs")
