@@ -1,0 +1,183 @@
+"""The child process of a process-mode attempt: ``python -m cronwell.engine.child``.
+
+It reads one JSON request from stdin (``path``, ``args``, ``kwargs``, ``report_fd`` and the
+``context`` fields ``run_id``, ``attempt``, ``scheduled_for``), imports ``pkg.module:function``
+and calls it. Reports go to ``report_fd``, one JSON object a line, never mixed into the task's
+own stdout: ``{"log": entry}`` for each ``ctx.log``, ``{"heartbeat": true}`` for each
+``ctx.heartbeat()``, then ``{"ok": true}`` or ``{"error": traceback}``, each with
+``peak_memory`` (see ``peak_memory``). SIGTERM marks the
+context cancelled and raises SystemExit in the task, so its ``finally`` blocks run.
+
+This module also holds what both modes share (resolving a path, calling a task, the context a
+task sees) and imports only the standard library, so the child starts fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import json
+import os
+import re
+import resource
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+DOTTED_PATH = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
+TERMINATED = 128 + signal.SIGTERM
+
+
+# ru_maxrss is in KiB on Linux and in bytes on macOS.
+_MAXRSS_UNIT = 1 if sys.platform == "darwin" else 1024
+
+
+def system_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class TaskContext:
+    """What a task that takes a ``ctx`` parameter is given."""
+
+    def __init__(
+        self,
+        *,
+        run_id: int,
+        attempt: int,
+        scheduled_for: datetime,
+        sink: Callable[[dict[str, Any]], None],
+        heartbeat: Callable[[], None],
+        is_cancelled: Callable[[], bool],
+        now: Callable[[], datetime] = system_now,
+    ) -> None:
+        self.run_id = run_id
+        self.attempt = attempt
+        self.scheduled_for = scheduled_for
+        self._sink = sink
+        self._heartbeat = heartbeat
+        self._is_cancelled = is_cancelled
+        self._now = now
+
+    def log(self, message: str, **fields: Any) -> None:
+        """Record a message with the attempt; ``fields`` that are not JSON are kept as text."""
+        entry = {"at": self._now().isoformat(), "message": str(message), "fields": fields}
+        self._sink(json.loads(json.dumps(entry, default=str)))
+
+    def heartbeat(self) -> None:
+        """Tell the worker the task is alive."""
+        self._heartbeat()
+
+    @property
+    def cancelled(self) -> bool:
+        """True once the attempt was asked to stop: a long task checks it and returns."""
+        return self._is_cancelled()
+
+
+def resolve(path: str) -> Callable[..., Any]:
+    """The callable named by ``pkg.module:function`` (the function may be ``Class.method``)."""
+    if not DOTTED_PATH.fullmatch(path):
+        raise ValueError(f"{path!r} is not pkg.module:function")
+    module_name, _, name = path.partition(":")
+    found: Any = importlib.import_module(module_name)
+    for part in name.split("."):
+        found = getattr(found, part)
+    if not callable(found):
+        raise TypeError(f"{path} is not callable")
+    return found  # type: ignore[no-any-return]
+
+
+def call(
+    function: Callable[..., Any],
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    context: TaskContext,
+) -> None:
+    """Call a task, giving it ``ctx`` when it has such a parameter; a coroutine is run to its
+    end under ``asyncio.run``."""
+    arguments = dict(kwargs)
+    if _takes_context(function):
+        arguments["ctx"] = context
+    result = function(*args, **arguments)
+    if inspect.iscoroutine(result):
+        asyncio.run(result)
+
+
+def _takes_context(function: Callable[..., Any]) -> bool:
+    try:
+        return "ctx" in inspect.signature(function).parameters
+    except (TypeError, ValueError):  # some builtins have no signature
+        return False
+
+
+class _Reports:
+    """The report pipe; a lock keeps the lines of threads of the task whole."""
+
+    def __init__(self, fd: int) -> None:
+        os.set_inheritable(fd, False)  # the task's own subprocesses must not hold it open
+        self._stream: TextIO = os.fdopen(fd, "w", encoding="utf-8")
+        self._lock = threading.Lock()
+
+    def send(self, message: dict[str, Any]) -> None:
+        line = json.dumps(message, default=str) + "\n"
+        with self._lock:
+            self._stream.write(line)
+            self._stream.flush()
+
+
+def _context(request: Mapping[str, Any], reports: _Reports) -> TaskContext:
+    fields = request["context"]
+    cancelled = threading.Event()
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        cancelled.set()
+        raise SystemExit(TERMINATED)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    return TaskContext(
+        run_id=fields["run_id"],
+        attempt=fields["attempt"],
+        scheduled_for=datetime.fromisoformat(fields["scheduled_for"]),
+        sink=lambda entry: reports.send({"log": entry}),
+        heartbeat=lambda: reports.send({"heartbeat": True}),
+        is_cancelled=cancelled.is_set,
+    )
+
+
+def peak_memory() -> int:
+    """Bytes: the peak resident memory of this process or of the largest child it reaped.
+
+    Not this process's ``ru_maxrss``: the kernel carries the high-water mark of the forking
+    worker over the exec, so every child would seem at least as large as the worker. Linux's
+    VmHWM counts this program alone; elsewhere ``ru_maxrss`` is the best there is.
+    """
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * _MAXRSS_UNIT
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return max(children, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * _MAXRSS_UNIT)
+    own = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
+    return max(children, int(own.split()[1]) * 1024)
+
+
+def main() -> int:
+    request = json.load(sys.stdin)
+    reports = _Reports(request["report_fd"])
+    context = _context(request, reports)
+    try:
+        call(resolve(request["path"]), request["args"], request["kwargs"], context)
+    except Exception:
+        reports.send({"error": traceback.format_exc(), "peak_memory": peak_memory()})
+        return 1
+    reports.send({"ok": True, "peak_memory": peak_memory()})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Importable tasks for the execution tests."""
