@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cronwell.policies
-from cronwell.lifecycle import SkipReason, Trigger
+from cronwell.lifecycle import AttemptStatus, RunStatus, SkipReason, Trigger
 from cronwell.policies import (
     ActiveRun,
     Disposition,
@@ -39,6 +39,7 @@ from cronwell.policies import (
     next_retry,
     plan_due_times,
     retry_delay,
+    settle,
 )
 from cronwell.schedules import IntervalSchedule, Schedule, parse_schedule
 
@@ -119,11 +120,13 @@ def test_policies_exports() -> None:
         "Priority",
         "RetryPolicy",
         "RetryStrategy",
+        "Settlement",
         "count_interval_due_times",
         "decide_overlap",
         "next_retry",
         "plan_due_times",
         "retry_delay",
+        "settle",
     }
     for name in cronwell.policies.__all__:
         assert hasattr(cronwell.policies, name)
@@ -774,3 +777,28 @@ def test_interval_due_times_are_counted_by_arithmetic(
     until = after + length
     expected = brute_force(schedule, after, until)
     assert count_interval_due_times(schedule, after, until) == len(expected)
+
+
+# --- settling an attempt ---------------------------------------------------------------------
+
+ENDED_AT = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("ended", "attempt", "status", "not_before"),
+    [
+        (AttemptStatus.SUCCEEDED, 1, RunStatus.SUCCEEDED, None),
+        (AttemptStatus.CANCELLED, 1, RunStatus.CANCELLED, None),
+        (AttemptStatus.FAILED, 1, RunStatus.RETRYING, ENDED_AT + timedelta(seconds=10)),
+        (AttemptStatus.TIMED_OUT, 2, RunStatus.RETRYING, ENDED_AT + timedelta(seconds=20)),
+        (AttemptStatus.LOST, 2, RunStatus.RETRYING, ENDED_AT + timedelta(seconds=20)),
+        (AttemptStatus.FAILED, 3, RunStatus.DEAD, None),
+    ],
+)
+def test_settle_retries_while_attempts_remain(
+    ended: AttemptStatus, attempt: int, status: RunStatus, not_before: datetime | None
+) -> None:
+    policy = RetryPolicy(jitter=0.0)  # exponential, 3 attempts, 10 s doubling
+    settled = settle(policy, ended, attempt, ENDED_AT, rand=0.5)
+    assert (settled.status, settled.not_before) == (status, not_before)
+    assert (settled.reason is None) == (status is RunStatus.SUCCEEDED)

@@ -10,13 +10,13 @@ constraint stands behind both.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 
 from cronwell.engine.clock import Clock, SystemClock
+from cronwell.engine.specs import SpecCache
 from cronwell.lifecycle import RunStatus, SkipReason, Trigger
 from cronwell.policies import ActiveRun, OverlapAction, decide_overlap, plan_due_times
 from cronwell.spec import JobSpec
@@ -116,8 +116,7 @@ class Scheduler:
         self.clock = clock or SystemClock()
         self.batch = batch
         self.wake = threading.Event()
-        self._specs: OrderedDict[tuple[int, int], JobSpec] = OrderedDict()
-        self._cache_size = cache_size
+        self._specs = SpecCache(cache_size)
 
     def tick(self, now: datetime | None = None) -> timedelta:
         """Plan every job due at ``now``; returns how long until the next one is due."""
@@ -145,15 +144,4 @@ class Scheduler:
 
     def _plan(self, job: DueJob, active: Sequence[tuple[int, str]], now: datetime) -> JobPlan:
         runs = [ActiveRun(run_id, status) for run_id, status in active]
-        return plan_runs(job, self._spec(job), runs, now)
-
-    def _spec(self, job: DueJob) -> JobSpec:
-        """The job's parsed definition, cached by version: parsing costs more than planning."""
-        key = (job.id, job.version)
-        spec = self._specs.get(key)
-        if spec is None:
-            spec = self._specs[key] = JobSpec.from_canonical(job.spec)
-            if len(self._specs) > self._cache_size:
-                self._specs.popitem(last=False)
-        self._specs.move_to_end(key)
-        return spec
+        return plan_runs(job, self._specs.get(job.id, job.version, job.spec), runs, now)

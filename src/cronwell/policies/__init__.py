@@ -27,7 +27,14 @@ from cronwell.policies.overlap import (
     OverlapPolicy,
     decide_overlap,
 )
-from cronwell.policies.retry import RetryPolicy, RetryStrategy, next_retry, retry_delay
+from cronwell.policies.retry import (
+    RetryPolicy,
+    RetryStrategy,
+    Settlement,
+    next_retry,
+    retry_delay,
+    settle,
+)
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -48,9 +55,11 @@ __all__ = [
     "Priority",
     "RetryPolicy",
     "RetryStrategy",
+    "Settlement",
     "count_interval_due_times",
     "decide_overlap",
     "next_retry",
     "plan_due_times",
     "retry_delay",
+    "settle",
 ]

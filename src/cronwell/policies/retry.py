@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from cronwell.lifecycle import AttemptStatus, RunStatus
 from cronwell.policies.base import PolicyError, as_utc
 
 _ZERO = timedelta(0)
@@ -102,3 +103,30 @@ def next_retry(
     if failed_attempt >= policy.max_attempts:
         return None
     return failed_at + delay
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """Where a run goes after an attempt ended: its status, and when a retry may start."""
+
+    status: RunStatus
+    not_before: datetime | None = None
+    reason: str | None = None
+
+
+def settle(
+    policy: RetryPolicy, ended: AttemptStatus, attempt: int, ended_at: datetime, rand: float
+) -> Settlement:
+    """The run's next status after attempt ``attempt`` ended as ``ended``.
+
+    Success and cancellation are final; a failure, a timeout or a lost lease retries while
+    attempts remain (after the policy's delay) and is dead once they are exhausted.
+    """
+    if ended is AttemptStatus.SUCCEEDED:
+        return Settlement(RunStatus.SUCCEEDED)
+    if ended is AttemptStatus.CANCELLED:
+        return Settlement(RunStatus.CANCELLED, reason="cancelled")
+    retry_at = next_retry(policy, attempt, ended_at, rand)
+    if retry_at is None:
+        return Settlement(RunStatus.DEAD, reason=f"{ended.value} on attempt {attempt}, the last")
+    return Settlement(RunStatus.RETRYING, not_before=retry_at, reason=f"{ended.value}")

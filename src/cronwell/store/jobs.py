@@ -129,3 +129,25 @@ def _is_live(now: datetime) -> Any:
         jobs.c.is_enabled.is_(True),
         or_(jobs.c.paused_until.is_(None), jobs.c.paused_until <= now),
     )
+
+
+def specs_of(
+    connection: Connection, job_ids: Sequence[int]
+) -> dict[int, tuple[int, dict[str, Any]]]:
+    """Each job's (version, canonical spec), deleted jobs included: their runs still settle."""
+    if not job_ids:
+        return {}
+    rows = connection.execute(
+        select(jobs.c.id, jobs.c.version, jobs.c.spec).where(jobs.c.id.in_(set(job_ids)))
+    )
+    return {row.id: (row.version, row.spec) for row in rows}
+
+
+def disable_dead(connection: Connection, job_id: int, *, reason: str, now: datetime) -> None:
+    """Disable a job whose run went dead (``on_dead: disable``): it waits in the dead-letter
+    queue until someone recovers it."""
+    connection.execute(
+        update(jobs)
+        .where(jobs.c.id == job_id)
+        .values(is_enabled=False, dead_at=now, dead_reason=reason, updated_at=now)
+    )

@@ -311,3 +311,32 @@ def cancel_runs(connection: Connection, run_ids: Sequence[int], now: datetime, r
         .where(runs.c.id.in_(run_ids), runs.c.status == RunStatus.RUNNING)
         .values(is_cancel_requested=True, reason=reason)
     )
+
+
+def retry_taken_back(
+    connection: Connection, run_id: int, *, not_before: datetime | None, now: datetime
+) -> bool:
+    """Settle a run taken back from a lost worker: retry at ``not_before``, or, with None,
+    dead (its attempts are exhausted). Guarded: only a lease-less retrying run moves."""
+    values: dict[str, Any] = (
+        {"not_before": not_before}
+        if not_before is not None
+        else {"status": RunStatus.DEAD, "reason": "the lease expired", "finished_at": now}
+    )
+    moved = connection.execute(
+        update(runs)
+        .where(runs.c.id == run_id, runs.c.status == RunStatus.RETRYING)
+        .where(runs.c.lease_owner.is_(None))
+        .values(values)
+    )
+    return moved.rowcount == 1
+
+
+def cancel_requested(connection: Connection, run_ids: Sequence[int]) -> set[int]:
+    """Which of these running runs someone asked to cancel."""
+    if not run_ids:
+        return set()
+    found = connection.execute(
+        select(runs.c.id).where(runs.c.id.in_(run_ids), runs.c.is_cancel_requested.is_(True))
+    )
+    return set(found.scalars())

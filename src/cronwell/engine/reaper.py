@@ -1,0 +1,56 @@
+"""The reaper: takes back runs whose worker died or stalled, and retries them by their policy.
+
+Guarantee 2 (at-least-once): a run whose lease expired is never left running; it comes back
+as retrying after its job's retry delay, or dead when its attempts are exhausted.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from cronwell.engine.clock import Clock, SystemClock
+from cronwell.engine.specs import SpecCache
+from cronwell.lifecycle import AttemptStatus, RunStatus
+from cronwell.policies import settle
+from cronwell.spec import OnDead
+from cronwell.store.database import Database
+from cronwell.store.jobs import disable_dead, specs_of
+from cronwell.store.runs import retry_taken_back, take_back_expired
+
+INTERVAL = timedelta(seconds=5)
+
+
+class Reaper:
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock | None = None,
+        *,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.database = database
+        self.clock = clock or SystemClock()
+        self._rand = rand
+        self._specs = SpecCache()
+
+    def tick(self, now: datetime | None = None) -> timedelta:
+        """Take back every run whose lease expired before ``now``; how long until next time."""
+        now = now or self.clock.now()
+        with self.database.transaction() as connection:
+            lost = take_back_expired(connection, now)
+            specs = specs_of(connection, [run.job_id for run in lost])
+            for run in lost:
+                version, canonical = specs[run.job_id]
+                spec = self._specs.get(run.job_id, version, canonical)
+                settled = settle(spec.retry, AttemptStatus.LOST, run.attempt, now, self._rand())
+                retry_taken_back(connection, run.id, not_before=settled.not_before, now=now)
+                if settled.status is RunStatus.DEAD and spec.on_dead is OnDead.DISABLE:
+                    disable_dead(connection, run.job_id, reason="the lease expired", now=now)
+        return INTERVAL
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            self.clock.sleep(self.tick().total_seconds(), stop)

@@ -1,0 +1,178 @@
+"""The worker: claims runs from its queues and executes them, each under a lease it renews.
+
+A worker is known by a fresh random token, never by a host or pod name that a successor could
+reuse: every transition it makes names that token, so after its lease is taken back nothing it
+does can overwrite the run's new attempt.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+from cronwell.engine.clock import Clock, SystemClock
+from cronwell.engine.execute import AttemptContext, Command, Target, TaskPath, execute
+from cronwell.engine.specs import SpecCache
+from cronwell.lifecycle import AttemptStatus, RunStatus
+from cronwell.policies import settle
+from cronwell.spec import JobSpec, OnDead
+from cronwell.store.database import Database
+from cronwell.store.jobs import disable_dead, specs_of
+from cronwell.store.runs import (
+    ClaimedRun,
+    Outcome,
+    cancel_requested,
+    claim_runs,
+    finish_attempt,
+    renew_leases,
+)
+
+LEASE = timedelta(seconds=30)
+IDLE = timedelta(seconds=1)  # the longest wait for work without a wake-up: the fallback poll
+
+
+class Worker:
+    """Runs claimed runs on ``concurrency`` threads; ``tick`` claims, ``heartbeat`` renews."""
+
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock | None = None,
+        *,
+        queues: Sequence[str] = ("default",),
+        concurrency: int = 4,
+        lease: timedelta = LEASE,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.id = secrets.token_hex(16)
+        self.database = database
+        self.clock = clock or SystemClock()
+        self.queues = tuple(queues)
+        self.lease = lease
+        self.wake = threading.Event()
+        self._rand = rand
+        self._slots = concurrency
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix=f"cronwell-{self.id[:6]}")
+        self._running: dict[int, tuple[ClaimedRun, threading.Event, Future[None]]] = {}
+        self._lock = threading.Lock()
+        self._specs = SpecCache()
+
+    def tick(self, now: datetime | None = None) -> timedelta:
+        """Claim as many runs as there are free slots and start them; how long to wait next."""
+        free = self._slots - self.in_flight
+        if free <= 0:
+            return IDLE
+        now = now or self.clock.now()
+        with self.database.transaction() as connection:
+            claimed = claim_runs(
+                connection,
+                owner=self.id,
+                queues=self.queues,
+                now=now,
+                lease=self.lease,
+                limit=free,
+            )
+            specs = specs_of(connection, [run.job_id for run in claimed])
+        for run in claimed:
+            version, canonical = specs[run.job_id]
+            self._start(run, self._specs.get(run.job_id, version, canonical))
+        return timedelta(0) if len(claimed) == free else IDLE
+
+    def heartbeat(self, now: datetime | None = None) -> None:
+        """Renew the leases of runs in flight; stop those cancelled or no longer ours."""
+        now = now or self.clock.now()
+        with self._lock:
+            in_flight = {run_id: cancel for run_id, (_, cancel, _) in self._running.items()}
+        with self.database.transaction() as connection:
+            held = renew_leases(
+                connection, owner=self.id, run_ids=list(in_flight), until=now + self.lease
+            )
+            to_cancel = cancel_requested(connection, list(held))
+        for run_id, cancel in in_flight.items():
+            if run_id not in held or run_id in to_cancel:
+                cancel.set()
+
+    @property
+    def in_flight(self) -> int:
+        with self._lock:
+            return len(self._running)
+
+    def join(self, timeout: float = 60.0) -> None:
+        """Wait for every run in flight to settle (tests, and a graceful shutdown)."""
+        with self._lock:
+            futures = [future for _, _, future in self._running.values()]
+        for future in futures:
+            future.result(timeout=timeout)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def run(self, stop: threading.Event) -> None:
+        """Claim and execute until ``stop`` is set; then let runs in flight finish."""
+        beat = threading.Thread(target=self._beat, args=(stop,), daemon=True)
+        beat.start()
+        while not stop.is_set():
+            wait = self.tick()
+            self.wake.clear()
+            self.clock.sleep(wait.total_seconds(), self.wake)
+        self.join()
+        beat.join()
+
+    def _beat(self, stop: threading.Event) -> None:
+        while not stop.wait(self.lease.total_seconds() / 3):
+            self.heartbeat()
+
+    def _start(self, run: ClaimedRun, spec: JobSpec) -> None:
+        cancel = threading.Event()
+        with self._lock:
+            future = self._pool.submit(self._attempt, run, spec, cancel)
+            self._running[run.id] = (run, cancel, future)
+
+    def _attempt(self, run: ClaimedRun, spec: JobSpec, cancel: threading.Event) -> None:
+        try:
+            outcome = execute(
+                target_of(spec),
+                context=AttemptContext(run.id, run.attempt, run.scheduled_for),
+                cancel=cancel,
+                now=self.clock.now,
+                args=run.args or spec.args,
+                kwargs=run.kwargs or spec.kwargs,
+                timeout=spec.timeout,
+                mode=spec.mode,
+            )
+        except ValueError as error:  # a task the worker cannot even start
+            outcome = Outcome(AttemptStatus.FAILED, self.clock.now(), error=str(error))
+        self._settle(run, spec, outcome)
+        with self._lock:
+            del self._running[run.id]
+        self.wake.set()  # a slot is free
+
+    def _settle(self, run: ClaimedRun, spec: JobSpec, outcome: Outcome) -> None:
+        settled = settle(spec.retry, outcome.status, run.attempt, outcome.finished_at, self._rand())
+        with self.database.transaction() as connection:
+            moved = finish_attempt(
+                connection,
+                run,
+                self.id,
+                outcome,
+                run_status=settled.status,
+                not_before=settled.not_before,
+                reason=settled.reason,
+            )
+            # A worker whose lease was taken back settles nothing: the reaper already did.
+            if moved and settled.status is RunStatus.DEAD and spec.on_dead is OnDead.DISABLE:
+                reason = settled.reason or "dead"
+                disable_dead(connection, run.job_id, reason=reason, now=outcome.finished_at)
+
+
+def target_of(spec: JobSpec) -> Target:
+    """What to execute for a job. Registered task names need the registry, which comes later:
+    until then only dotted paths (``pkg.module:function``) and commands run."""
+    if spec.command is not None:
+        return Command(spec.command)
+    assert spec.task is not None
+    return TaskPath(spec.task)
