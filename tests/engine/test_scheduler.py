@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from cronwell.engine.clock import ManualClock
+from cronwell.engine.leader import LeaderLease
 from cronwell.engine.scheduler import Scheduler
 from cronwell.spec import JobSpec
 from cronwell.store.database import Database
@@ -164,4 +166,46 @@ def test_a_disabled_job_does_not_fire(database: Database) -> None:
     with database.transaction() as connection:
         connection.execute(update(jobs).values(is_enabled=False))
     assert Scheduler(database).tick(START + MINUTE) == timedelta(minutes=1)
+    assert stored_runs(database) == []
+
+
+class SteppingClock(ManualClock):
+    """A manual clock whose sleep moves it on, then lets the test act (``between``)."""
+
+    def __init__(self, start: datetime, between: Callable[[datetime], None]) -> None:
+        super().__init__(start)
+        self.between = between
+
+    def sleep(self, seconds: float, wake: threading.Event) -> None:
+        self.between(self.advance(timedelta(seconds=max(seconds, 0.001))))
+
+
+def run_loop(database: Database, until: datetime, other: LeaderLease | None = None) -> bool:
+    """Run a scheduler loop with a leader lease until ``until``; ``other`` renews meanwhile.
+    Returns whether the loop's lease was released on the way out."""
+    stop = threading.Event()
+
+    def between(now: datetime) -> None:
+        if other is not None:
+            other.tick(now)
+        if now >= until:
+            stop.set()
+
+    clock = SteppingClock(START, between)
+    lease = LeaderLease(database, clock)
+    Scheduler(database, clock).run(stop, lease)
+    return not lease.is_leader
+
+
+def test_the_loop_fires_while_it_leads_and_resigns_when_stopped(database: Database) -> None:
+    add_job(database, START, name="every-minute", schedule="* * * * *", overlap="allow")
+    assert run_loop(database, START + 3 * MINUTE)
+    assert [row[0] for row in stored_runs(database)] == ["10:01:00", "10:02:00", "10:03:00"]
+
+
+def test_a_stand_by_never_fires_while_the_leader_renews(database: Database) -> None:
+    add_job(database, START, name="every-minute", schedule="* * * * *", overlap="allow")
+    holder = LeaderLease(database, ManualClock(START))
+    holder.tick(START)
+    run_loop(database, START + 5 * MINUTE, other=holder)
     assert stored_runs(database) == []

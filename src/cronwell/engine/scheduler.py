@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from cronwell.engine.clock import Clock, SystemClock
+from cronwell.engine.leader import LeaderLease
 from cronwell.engine.specs import SpecCache
 from cronwell.lifecycle import RunStatus, SkipReason, Trigger
 from cronwell.policies import ActiveRun, OverlapAction, decide_overlap, plan_due_times
@@ -136,11 +137,22 @@ class Scheduler:
             upcoming = earliest_due_at(connection, now)
         return IDLE if upcoming is None else min(IDLE, max(timedelta(0), upcoming - now))
 
-    def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            wait = self.tick()
-            self.wake.clear()
-            self.clock.sleep(wait.total_seconds(), self.wake)
+    def run(self, stop: threading.Event, leader: LeaderLease | None = None) -> None:
+        """Tick until ``stop`` is set. With a ``leader`` lease, tick only while holding it, and
+        wake at least every third of the lease to renew it; resign on the way out."""
+        try:
+            while not stop.is_set():
+                wait = self._lead(leader)
+                if leader is None or leader.is_leader:
+                    wait = min(wait, self.tick())
+                self.wake.clear()
+                self.clock.sleep(wait.total_seconds(), self.wake)
+        finally:
+            if leader is not None:
+                leader.resign()
+
+    def _lead(self, leader: LeaderLease | None) -> timedelta:
+        return IDLE if leader is None else leader.tick()
 
     def _plan(self, job: DueJob, active: Sequence[tuple[int, str]], now: datetime) -> JobPlan:
         runs = [ActiveRun(run_id, status) for run_id, status in active]
