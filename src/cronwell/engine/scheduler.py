@@ -22,6 +22,7 @@ from cronwell.lifecycle import RunStatus, SkipReason, Trigger
 from cronwell.policies import ActiveRun, OverlapAction, decide_overlap, plan_due_times
 from cronwell.spec import JobSpec
 from cronwell.store.database import Database
+from cronwell.store.flags import PAUSED, get_flag
 from cronwell.store.jobs import DueJob, advance_jobs, due_jobs, earliest_due_at
 from cronwell.store.runs import NewRun, active_runs, cancel_runs, insert_runs
 
@@ -123,6 +124,8 @@ class Scheduler:
         """Plan every job due at ``now``; returns how long until the next one is due."""
         now = now or self.clock.now()
         with self.database.transaction() as connection:
+            if get_flag(connection, PAUSED, False):
+                return IDLE  # paused: resume() restarts planning from its own now
             due = due_jobs(connection, now, self.batch)
             active = active_runs(connection, [job.id for job in due])
             plans = [(job, self._plan(job, active.get(job.id, []), now)) for job in due]

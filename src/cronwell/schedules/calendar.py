@@ -63,6 +63,12 @@ class TimesOfDay:
     def __init__(self, seconds: Sequence[int]) -> None:
         self.seconds = tuple(sorted(set(seconds)))
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TimesOfDay) and self.seconds == other.seconds
+
+    def __hash__(self) -> int:
+        return hash(self.seconds)
+
     def first_at_or_after(self, second_of_day: int) -> int | None:
         index = bisect_left(self.seconds, second_of_day)
         return self.seconds[index] if index < len(self.seconds) else None

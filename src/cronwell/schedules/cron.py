@@ -173,6 +173,15 @@ class CronTimes:
         self.minutes = tuple(sorted(minutes))
         self.hours = tuple(sorted(hours))
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CronTimes) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def _key(self) -> tuple[tuple[int, ...], ...]:
+        return self.seconds, self.minutes, self.hours
+
     def first_at_or_after(self, second_of_day: int) -> int | None:
         hour, rest = divmod(second_of_day, 3600)
         minute, second = divmod(rest, 60)

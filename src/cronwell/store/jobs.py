@@ -151,3 +151,114 @@ def disable_dead(connection: Connection, job_id: int, *, reason: str, now: datet
         .where(jobs.c.id == job_id)
         .values(is_enabled=False, dead_at=now, dead_reason=reason, updated_at=now)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class JobRow:
+    """A stored job as the API shows it."""
+
+    id: int
+    name: str
+    spec: dict[str, Any]
+    version: int
+    is_enabled: bool
+    queue: str
+    priority: int
+    next_due_at: datetime | None
+    dead_at: datetime | None
+    dead_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class JobNotFound(LookupError):
+    """No live job by that id or name."""
+
+
+def get_job(connection: Connection, job: int | str) -> JobRow:
+    """The live job with this id (int) or name (str), or JobNotFound."""
+    key = jobs.c.id if isinstance(job, int) else jobs.c.name
+    row = connection.execute(
+        select(*_JOB_COLUMNS).where(key == job, jobs.c.deleted_at.is_(None))
+    ).first()
+    if row is None:
+        raise JobNotFound(f"job {job!r} does not exist")
+    return JobRow(**row._mapping)
+
+
+def list_jobs(connection: Connection, *, is_enabled: bool | None = None) -> list[JobRow]:
+    """Live jobs by name, optionally only the enabled (or only the paused) ones."""
+    query = select(*_JOB_COLUMNS).where(jobs.c.deleted_at.is_(None)).order_by(jobs.c.name)
+    if is_enabled is not None:
+        query = query.where(jobs.c.is_enabled.is_(is_enabled))
+    return [JobRow(**row._mapping) for row in connection.execute(query)]
+
+
+def update_job(
+    connection: Connection,
+    job_id: int,
+    *,
+    spec: dict[str, Any],
+    queue: str,
+    priority: int,
+    next_due_at: datetime | None,
+    expected_version: int,
+    now: datetime,
+) -> bool:
+    """Store a new definition as the next version, if the job is still at
+    ``expected_version`` (optimistic concurrency). Planning restarts from ``now``: a changed
+    schedule never fabricates misfires."""
+    changed = connection.execute(
+        update(jobs)
+        .where(jobs.c.id == job_id, jobs.c.version == expected_version)
+        .where(jobs.c.deleted_at.is_(None))
+        .values(
+            spec=spec,
+            queue=queue,
+            priority=priority,
+            version=jobs.c.version + 1,
+            next_due_at=next_due_at,
+            planned_until=now,
+            updated_at=now,
+        )
+    )
+    return changed.rowcount == 1
+
+
+def set_enabled(
+    connection: Connection,
+    job_id: int,
+    *,
+    is_enabled: bool,
+    next_due_at: datetime | None,
+    now: datetime,
+) -> None:
+    """Pause or resume a job. Resuming plans from ``now`` on: no burst of misfires."""
+    values: dict[str, Any] = {"is_enabled": is_enabled, "updated_at": now}
+    if is_enabled:
+        values |= {"planned_until": now, "next_due_at": next_due_at, "dead_at": None}
+        values["dead_reason"] = None
+    connection.execute(update(jobs).where(jobs.c.id == job_id).values(values))
+
+
+def delete_job(connection: Connection, job_id: int, now: datetime) -> None:
+    """Delete a job, keeping its history: the row stays, hidden, and its name is free again."""
+    connection.execute(
+        update(jobs).where(jobs.c.id == job_id).values(deleted_at=now, is_enabled=False)
+    )
+
+
+_JOB_COLUMNS = (
+    jobs.c.id,
+    jobs.c.name,
+    jobs.c.spec,
+    jobs.c.version,
+    jobs.c.is_enabled,
+    jobs.c.queue,
+    jobs.c.priority,
+    jobs.c.next_due_at,
+    jobs.c.dead_at,
+    jobs.c.dead_reason,
+    jobs.c.created_at,
+    jobs.c.updated_at,
+)

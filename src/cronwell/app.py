@@ -1,0 +1,314 @@
+"""Cronwell: the facade that ties settings, the store, the registry and the loops together.
+
+``Cronwell(database_url)`` is what Python users hold: register tasks with ``@app.task``,
+define jobs with ``app.schedule(...)``, inspect and control them, and ``start()`` the
+scheduler, worker and reaper in this process. The CLI and the web API call the same methods.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from cronwell.engine.clock import Clock, SystemClock
+from cronwell.engine.leader import LeaderLease
+from cronwell.engine.reaper import Reaper
+from cronwell.engine.scheduler import Scheduler
+from cronwell.engine.worker import Worker
+from cronwell.lifecycle import Trigger
+from cronwell.registry import Registry
+from cronwell.spec import JobSpec
+from cronwell.store import flags as store_flags
+from cronwell.store import jobs as store_jobs
+from cronwell.store import stats as store_stats
+from cronwell.store.database import DEFAULT_URL, Database
+from cronwell.store.jobs import JobNotFound, JobRow
+from cronwell.store.migrate import upgrade
+from cronwell.store.runs import NewRun, insert_runs
+
+ENV_DATABASE = "CRONWELL_DATABASE_URL"
+F = TypeVar("F", bound=Callable[..., Any])
+
+__all__ = ["Cronwell", "Job", "JobExists", "JobNotFound", "VersionConflict"]
+
+
+class JobExists(ValueError):
+    """A live job has that name already."""
+
+
+class VersionConflict(RuntimeError):
+    """The job changed since the version the caller read (optimistic concurrency)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A stored job: its definition, its version and when it is next due."""
+
+    id: int
+    name: str
+    spec: JobSpec
+    version: int
+    is_enabled: bool
+    next_due_at: datetime | None
+    dead_reason: str | None
+
+    @classmethod
+    def from_row(cls, row: JobRow) -> Job:
+        return cls(
+            id=row.id,
+            name=row.name,
+            spec=JobSpec.from_canonical(row.spec),
+            version=row.version,
+            is_enabled=row.is_enabled,
+            next_due_at=row.next_due_at,
+            dead_reason=row.dead_reason,
+        )
+
+
+class Cronwell:
+    def __init__(
+        self,
+        database_url: str | None = None,
+        *,
+        clock: Clock | None = None,
+        queues: tuple[str, ...] = ("default",),
+        concurrency: int = 4,
+        migrate: bool = True,
+    ) -> None:
+        self.database = Database(database_url or os.environ.get(ENV_DATABASE) or DEFAULT_URL)
+        self.clock = clock or SystemClock()
+        self.registry = Registry()
+        self.queues = queues
+        self.concurrency = concurrency
+        self.started_at = self.clock.now()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._worker: Worker | None = None
+        if migrate:
+            upgrade(self.database)
+
+    # --- tasks ---------------------------------------------------------------------------
+
+    def task(self, function: F | None = None, *, name: str | None = None) -> Any:
+        """Register a task: ``@app.task`` or ``@app.task(name="report")``."""
+
+        def register(function: F) -> F:
+            self.registry.add(function, name)
+            return function
+
+        return register(function) if function is not None else register
+
+    # --- jobs ----------------------------------------------------------------------------
+
+    def schedule(
+        self,
+        task: str | Callable[..., Any] | None = None,
+        schedule: str | Mapping[str, Any] = "manual",
+        *,
+        name: str | None = None,
+        **options: Any,
+    ) -> int:
+        """Define a job; returns its id. ``options`` are JobSpec fields (retry, timeout, ...)."""
+        definition = self._definition(task, schedule, name, options)
+        spec = JobSpec.parse(definition)
+        now = self.clock.now()
+        with self.database.transaction() as connection:
+            if _exists(connection, spec.name):
+                raise JobExists(f"name: a job named {spec.name!r} exists already")
+            return store_jobs.insert_job(
+                connection,
+                name=spec.name,
+                spec=spec.canonical(),
+                queue=spec.queue,
+                priority=int(spec.priority),
+                next_due_at=spec.schedule.next_after(now),
+                now=now,
+            )
+
+    def get_schedule(self, job: int | str) -> Job:
+        with self.database.transaction(write=False) as connection:
+            return Job.from_row(store_jobs.get_job(connection, job))
+
+    def get_schedule_by_name(self, name: str) -> Job:
+        return self.get_schedule(name)
+
+    def list_schedules(self, status: str | None = None, tags: tuple[str, ...] = ()) -> list[Job]:
+        """Jobs by name; ``status`` is 'active' or 'paused'; ``tags`` must all be present."""
+        is_enabled = {"active": True, "paused": False, None: None}[status]
+        with self.database.transaction(write=False) as connection:
+            rows = store_jobs.list_jobs(connection, is_enabled=is_enabled)
+        found = [Job.from_row(row) for row in rows]
+        return [job for job in found if set(tags) <= set(job.spec.tags)]
+
+    def update_schedule(
+        self, job: int | str, *, expected_version: int | None = None, **changes: Any
+    ) -> Job:
+        """Change fields of a job's definition; the job gets a new version. With
+        ``expected_version``, fail with VersionConflict if someone changed it meanwhile."""
+        current = self.get_schedule(job)
+        definition = {**current.spec.canonical(), **_resolved(self.registry, changes)}
+        spec = JobSpec.parse(definition)
+        now = self.clock.now()
+        version = expected_version or current.version
+        with self.database.transaction() as connection:
+            is_updated = store_jobs.update_job(
+                connection,
+                current.id,
+                spec=spec.canonical(),
+                queue=spec.queue,
+                priority=int(spec.priority),
+                next_due_at=spec.schedule.next_after(now),
+                expected_version=version,
+                now=now,
+            )
+        if not is_updated:
+            raise VersionConflict(f"job {current.name!r} is no longer at version {version}")
+        return self.get_schedule(current.id)
+
+    def pause_schedule(self, job: int | str) -> None:
+        self._set_enabled(job, is_enabled=False)
+
+    def resume_schedule(self, job: int | str) -> None:
+        """Resume from now: due times missed while paused are not caught up."""
+        self._set_enabled(job, is_enabled=True)
+
+    def delete_schedule(self, job: int | str) -> None:
+        found = self.get_schedule(job)
+        with self.database.transaction() as connection:
+            store_jobs.delete_job(connection, found.id, self.clock.now())
+
+    def trigger_now(
+        self, job: int | str, args: list[Any] | None = None, kwargs: dict[str, Any] | None = None
+    ) -> int:
+        """A run of the job right away, whatever its schedule; returns the run id."""
+        found = self.get_schedule(job)
+        now = self.clock.now()
+        run = NewRun(
+            job_id=found.id,
+            scheduled_for=now,
+            trigger=Trigger.MANUAL,
+            queue=found.spec.queue,
+            priority=int(found.spec.priority),
+            max_attempts=found.spec.retry.max_attempts,
+            args=args,
+            kwargs=kwargs,
+        )
+        with self.database.transaction() as connection:
+            (run_id,) = insert_runs(connection, [run], now)
+        return run_id
+
+    def get_next_run_times(self, job: int | str, count: int = 5) -> list[datetime]:
+        found = self.get_schedule(job)
+        times: list[datetime] = []
+        moment: datetime | None = self.clock.now()
+        while moment is not None and len(times) < count:
+            moment = found.spec.schedule.next_after(moment)
+            if moment is not None:
+                times.append(moment)
+        return times
+
+    def get_schedule_status(self, job: int | str) -> dict[str, Any]:
+        found = self.get_schedule(job)
+        with self.database.transaction(write=False) as connection:
+            status = store_stats.job_status(connection, found.id)
+        return {"next_run": found.next_due_at, **_asdict(status)}
+
+    def get_statistics(self) -> dict[str, Any]:
+        now = self.clock.now()
+        with self.database.transaction(write=False) as connection:
+            figures = store_stats.statistics(connection, now)
+            is_paused = bool(store_flags.get_flag(connection, store_flags.PAUSED, False))
+        return {**_asdict(figures), "uptime": now - self.started_at, "is_paused": is_paused}
+
+    # --- everything at once ----------------------------------------------------------------
+
+    def pause(self) -> None:
+        """Stop firing every job (runs in flight finish)."""
+        self._set_paused(True)
+
+    def resume(self) -> None:
+        """Fire again, from now on: what came due while paused is not caught up."""
+        self._set_paused(False)
+        for job in self.list_schedules():
+            if job.is_enabled:
+                self._set_enabled(job.id, is_enabled=True)
+
+    def start(self) -> None:
+        """Run the scheduler (under the leader lease), a worker and the reaper in threads."""
+        self._stop.clear()
+        self._worker = Worker(
+            self.database, self.clock, queues=self.queues, concurrency=self.concurrency
+        )
+        scheduler = Scheduler(self.database, self.clock)
+        loops: list[Callable[[], None]] = [
+            lambda: scheduler.run(self._stop, LeaderLease(self.database, self.clock)),
+            lambda: self._worker.run(self._stop) if self._worker else None,
+            lambda: Reaper(self.database, self.clock).run(self._stop),
+        ]
+        self._threads = [threading.Thread(target=loop, daemon=True) for loop in loops]
+        for thread in self._threads:
+            thread.start()
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        """Stop the loops; runs in flight finish first (within ``timeout``)."""
+        self._stop.set()
+        if self._worker is not None:
+            self._worker.wake.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        if self._worker is not None:
+            self._worker.close()
+        self.database.dispose()
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _definition(
+        self,
+        task: str | Callable[..., Any] | None,
+        schedule: str | Mapping[str, Any],
+        name: str | None,
+        options: dict[str, Any],
+    ) -> dict[str, Any]:
+        definition: dict[str, Any] = {"schedule": schedule, **_resolved(self.registry, options)}
+        if task is not None:
+            definition["task"] = self.registry.resolve(task)
+        default = getattr(task, "__name__", None) or (task if isinstance(task, str) else None)
+        definition["name"] = name or options.get("name") or default
+        return definition
+
+    def _set_enabled(self, job: int | str, *, is_enabled: bool) -> None:
+        found = self.get_schedule(job)
+        now = self.clock.now()
+        next_due = found.spec.schedule.next_after(now) if is_enabled else found.next_due_at
+        with self.database.transaction() as connection:
+            store_jobs.set_enabled(
+                connection, found.id, is_enabled=is_enabled, next_due_at=next_due, now=now
+            )
+
+    def _set_paused(self, is_paused: bool) -> None:
+        with self.database.transaction() as connection:
+            store_flags.set_flag(connection, store_flags.PAUSED, is_paused, self.clock.now())
+
+
+def _exists(connection: Any, name: str) -> bool:
+    try:
+        store_jobs.get_job(connection, name)
+    except JobNotFound:
+        return False
+    return True
+
+
+def _resolved(registry: Registry, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Job fields with a task resolved to the dotted path workers import."""
+    resolved = dict(changes)
+    if resolved.get("task") is not None:
+        resolved["task"] = registry.resolve(resolved["task"])
+    return resolved
+
+
+def _asdict(value: Any) -> dict[str, Any]:
+    return {name: getattr(value, name) for name in value.__slots__}

@@ -1,0 +1,133 @@
+"""The Python API over real stores: define, inspect, change, pause, trigger, and run jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from cronwell.app import Cronwell, JobExists, JobNotFound, VersionConflict
+from cronwell.engine.clock import ManualClock
+from cronwell.engine.scheduler import Scheduler
+from cronwell.engine.worker import Worker
+from cronwell.registry import UnknownTask
+from cronwell.spec import SpecError
+from cronwell.store.tables import runs
+from tests.engine.tasks import sample
+
+NOW = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(NOW)
+
+
+@pytest.fixture
+def app(database_url: str, clock: ManualClock) -> Iterator[Cronwell]:
+    app = Cronwell(database_url, clock=clock)
+    yield app
+    app.database.dispose()
+
+
+def test_define_and_read_back_a_job(app: Cronwell) -> None:
+    app.task(sample.add)
+    job_id = app.schedule("add", "0 10 * * MON-FRI", name="adder", args=[1, 2], timezone="UTC")
+    job = app.get_schedule(job_id)
+    assert (job.name, job.version, job.is_enabled) == ("adder", 1, True)
+    assert job.spec.task == "tests.engine.tasks.sample:add"
+    assert job.next_due_at == datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
+    assert app.get_schedule_by_name("adder") == job
+    assert app.get_next_run_times(job_id, 2) == [
+        datetime(2026, 6, 1, 10, 0, tzinfo=UTC),
+        datetime(2026, 6, 2, 10, 0, tzinfo=UTC),
+    ]
+
+
+def test_a_function_can_be_scheduled_directly(app: Cronwell) -> None:
+    job_id = app.schedule(sample.add, "every 5m", kwargs={"a": 1, "b": 1})
+    assert app.get_schedule(job_id).name == "add"
+
+
+def test_bad_definitions_are_refused_and_nothing_is_stored(app: Cronwell) -> None:
+    with pytest.raises(SpecError, match="schedule: minute field: 61 is out of range"):
+        app.schedule(command="true", schedule="61 * * * *", name="bad")
+    with pytest.raises(UnknownTask, match="'nope' is not registered"):
+        app.schedule("nope", "@daily")
+    with pytest.raises(UnknownTask, match="cannot be imported"):
+        app.schedule("no.such.module:function", "@daily")
+    app.schedule(command="true", name="taken")
+    with pytest.raises(JobExists, match="'taken' exists already"):
+        app.schedule(command="false", name="taken")
+    assert [job.name for job in app.list_schedules()] == ["taken"]
+
+
+def test_updates_make_versions_and_conflicts_are_refused(app: Cronwell) -> None:
+    job_id = app.schedule(command="true", schedule="@hourly", name="sync")
+    updated = app.update_schedule(job_id, schedule="*/15 * * * *", expected_version=1)
+    assert updated.version == 2
+    assert updated.next_due_at == datetime(2026, 6, 1, 9, 45, tzinfo=UTC)
+    with pytest.raises(VersionConflict, match="no longer at version 1"):
+        app.update_schedule(job_id, timeout="5m", expected_version=1)
+    with pytest.raises(SpecError):
+        app.update_schedule(job_id, priority="urgent")
+    assert app.get_schedule(job_id).version == 2
+
+
+def test_pause_resume_and_delete(app: Cronwell, clock: ManualClock) -> None:
+    job_id = app.schedule(command="true", schedule="*/10 * * * *", name="sync", tags=["etl"])
+    app.schedule(command="true", name="other")
+    app.pause_schedule(job_id)
+    assert [job.name for job in app.list_schedules(status="paused")] == ["sync"]
+    assert [job.name for job in app.list_schedules(tags=("etl",))] == ["sync"]
+    clock.advance(timedelta(hours=3))
+    app.resume_schedule(job_id)
+    resumed = app.get_schedule(job_id)
+    assert resumed.next_due_at == datetime(2026, 6, 1, 12, 40, tzinfo=UTC)
+    Scheduler(app.database, clock).tick()
+    with app.database.transaction(write=False) as connection:
+        assert connection.execute(select(runs)).all() == [], "resuming fabricates no misfires"
+    app.delete_schedule(job_id)
+    with pytest.raises(JobNotFound):
+        app.get_schedule(job_id)
+    app.schedule(command="true", name="sync")  # the name is free again
+
+
+def test_global_pause_stops_firing_until_resumed(app: Cronwell, clock: ManualClock) -> None:
+    app.schedule(command="true", schedule="* * * * *", name="minutely")
+    app.pause()
+    clock.advance(timedelta(minutes=5))
+    Scheduler(app.database, clock).tick()
+    assert app.get_statistics()["is_paused"] is True
+    app.resume()
+    clock.advance(timedelta(minutes=1))
+    Scheduler(app.database, clock).tick()
+    with app.database.transaction(write=False) as connection:
+        assert len(connection.execute(select(runs)).all()) == 1
+
+
+def test_trigger_now_runs_and_shows_in_status_and_statistics(
+    app: Cronwell, clock: ManualClock
+) -> None:
+    app.task(sample.add)
+    job_id = app.schedule("add", name="adder", kwargs={"a": 1, "b": 2}, mode="thread")
+    app.trigger_now(job_id, kwargs={"a": 5, "b": 5})
+    worker = Worker(app.database, clock)
+    worker.tick()
+    worker.join()
+    worker.close()
+    status = app.get_schedule_status(job_id)
+    assert (status["run_count"], status["success_count"], status["last_result"]) == (
+        1,
+        1,
+        "succeeded",
+    )
+    assert status["average_duration"] is not None
+    figures = app.get_statistics()
+    assert (figures["total_jobs"], figures["runs_last_24h"], figures["success_rate_last_24h"]) == (
+        1,
+        1,
+        1.0,
+    )
