@@ -470,9 +470,10 @@ def monthly_cases(
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def as_given(moment: datetime) -> st.SearchStrategy[object]:
-    """An aware datetime, or its ISO-8601 text with an offset."""
-    return st.sampled_from([moment, moment.isoformat()])
+def as_given(moment: datetime, zone_name: str) -> st.SearchStrategy[object]:
+    """An aware datetime, or ISO-8601 text with an offset, in UTC or in the zone."""
+    local = moment.astimezone(ZoneInfo(zone_name))
+    return st.sampled_from([moment, local, moment.isoformat(), local.isoformat()])
 
 
 @st.composite
@@ -485,7 +486,7 @@ def interval_cases(draw: st.DrawFn, *, forms: tuple[str, ...] = ALL_FORMS) -> Ca
     if case.form == "text" or draw(st.booleans()):
         return case
     start = draw(instants(case.zone))
-    extra = (("start", draw(as_given(start))),)
+    extra = (("start", draw(as_given(start, case.zone))),)
     return replace(case, rule=Interval(every, start), extra=extra, start=start)
 
 

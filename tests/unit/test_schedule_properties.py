@@ -236,7 +236,8 @@ def test_event_and_manual_are_never_due(
 @st.composite
 def bound_near(draw: st.DrawFn, case: Case, near: datetime, shift: timedelta) -> datetime:
     """An instant within three days of ``near``, often exactly a fire time of ``case``."""
-    moment = near + timedelta(minutes=draw(st.integers(-72 * 60, 72 * 60)))
+    # In UTC: arithmetic on a zoned datetime would move its wall clock, not the instant.
+    moment = near.astimezone(UTC) + timedelta(minutes=draw(st.integers(-72 * 60, 72 * 60)))
     if draw(st.booleans()):
         fire = reference(case, moment, shift)
         if isinstance(fire, datetime):
@@ -254,9 +255,9 @@ def windowed(draw: st.DrawFn, case: Case, near: datetime, shift: timedelta = ZER
         start, end = end, start
     extra = [(k, v) for k, v in case.extra if k != "start"]
     if start is not None:
-        extra.append(("start", draw(as_given(start))))
+        extra.append(("start", draw(as_given(start, case.zone))))
     if end is not None:
-        extra.append(("end", draw(as_given(end))))
+        extra.append(("end", draw(as_given(end, case.zone))))
     rule = case.rule
     if isinstance(rule, Interval):
         rule = Interval(rule.every, start or EPOCH)
