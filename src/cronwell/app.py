@@ -244,6 +244,7 @@ class Cronwell:
             self.database, self.clock, queues=self.queues, concurrency=self.concurrency
         )
         scheduler = Scheduler(self.database, self.clock)
+        scheduler.on_new_runs = self._worker.wake.set
         loops: list[Callable[[], None]] = [
             lambda: scheduler.run(self._stop, LeaderLease(self.database, self.clock)),
             lambda: self._worker.run(self._stop) if self._worker else None,

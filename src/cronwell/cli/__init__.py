@@ -11,6 +11,8 @@ import sys
 import click
 
 from cronwell.cli.errors import InputError
+from cronwell.cli.history import jobs, runs
+from cronwell.cli.run import db, run
 from cronwell.cli.schedules import explain, next_due
 
 
@@ -20,8 +22,8 @@ def cli() -> None:
     """A job scheduler and task runner for Python teams."""
 
 
-cli.add_command(next_due)
-cli.add_command(explain)
+for command in (run, jobs, runs, db, next_due, explain):
+    cli.add_command(command)
 
 
 def main(argv: list[str] | None = None) -> int:

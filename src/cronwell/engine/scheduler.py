@@ -10,7 +10,7 @@ constraint stands behind both.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -118,6 +118,7 @@ class Scheduler:
         self.clock = clock or SystemClock()
         self.batch = batch
         self.wake = threading.Event()
+        self.on_new_runs: Callable[[], None] | None = None  # e.g. wake a worker in-process
         self._specs = SpecCache(cache_size)
 
     def tick(self, now: datetime | None = None) -> timedelta:
@@ -129,15 +130,17 @@ class Scheduler:
             due = due_jobs(connection, now, self.batch)
             active = active_runs(connection, [job.id for job in due])
             plans = [(job, self._plan(job, active.get(job.id, []), now)) for job in due]
-            insert_runs(connection, [run for _, plan in plans for run in plan.runs], now)
+            created = insert_runs(connection, [run for _, plan in plans for run in plan.runs], now)
             cancel_runs(
                 connection, [rid for _, plan in plans for rid in plan.cancel], now, REPLACED
             )
             next_due = [(job.id, plan.next_due_at) for job, plan in plans]
             advance_jobs(connection, next_due, planned_until=now, now=now)
-            if len(due) == self.batch:
-                return timedelta(0)  # more are due: go again at once
             upcoming = earliest_due_at(connection, now)
+        if created and self.on_new_runs is not None:
+            self.on_new_runs()  # after the commit, so the runs are there to claim
+        if len(due) == self.batch:
+            return timedelta(0)  # more are due: go again at once
         return IDLE if upcoming is None else min(IDLE, max(timedelta(0), upcoming - now))
 
     def run(self, stop: threading.Event, leader: LeaderLease | None = None) -> None:

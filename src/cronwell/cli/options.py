@@ -1,0 +1,63 @@
+"""What several commands share: the --database option and opening the app on it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from cronwell.app import ENV_DATABASE, Cronwell
+from cronwell.cli.errors import InputError
+from cronwell.store.database import DatabaseURLError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+database_option = click.option(
+    "--database",
+    metavar="URL",
+    envvar=ENV_DATABASE,
+    help=f"sqlite:///FILE or postgresql://... [${ENV_DATABASE}, else sqlite:///cronwell.db]",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def open_app(database: str | None, **options: Any) -> Cronwell:
+    try:
+        return Cronwell(database, **options)
+    except DatabaseURLError as error:
+        raise InputError(str(error).replace("database:", "--database:", 1)) from None
+
+
+def print_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], as_json: bool) -> None:
+    """Rows as a JSON array (instants in ISO-8601) or as a table for people."""
+    if as_json:
+        click.echo(json.dumps(list(rows), default=_json_value))
+        return
+    table = Table(box=None, pad_edge=False)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(_cell(row.get(column)) for column in columns))
+    # Piped output is not wrapped to 80 columns: scripts and logs read whole lines.
+    width = None if sys.stdout.isatty() else 240
+    Console(highlight=False, width=width).print(table)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d %H:%M:%S}Z"
+    return str(value)

@@ -1,0 +1,89 @@
+"""``cronwell run``: scheduler, worker and reaper in one process; ``cronwell db upgrade``."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from datetime import UTC, datetime, timedelta
+
+import click
+
+from cronwell.app import Cronwell
+from cronwell.cli.options import database_option, open_app
+from cronwell.examples import EXAMPLES
+from cronwell.store.history import RunRow, list_runs
+from cronwell.store.migrate import upgrade
+
+REPORT_EVERY = 1.0  # seconds between looks at finished runs
+
+
+@click.command()
+@database_option
+@click.option("--queues", default="default", show_default=True, help="Comma-separated queues.")
+@click.option("--concurrency", default=4, show_default=True, help="Runs at once.")
+@click.option("--for", "seconds", type=float, help="Stop after this many seconds.")
+@click.option("--no-examples", is_flag=True, help="Do not add example jobs to an empty store.")
+def run(
+    database: str | None, queues: str, concurrency: int, seconds: float | None, no_examples: bool
+) -> None:
+    """Run everything in one process: the scheduler, a worker and the reaper."""
+    app = open_app(database, queues=tuple(queues.split(",")), concurrency=concurrency)
+    if not no_examples and not app.list_schedules():
+        _add_examples(app)
+    stop = _stop_on_signals()
+    app.start()
+    click.echo(f"cronwell is running on {app.database.url.render_as_string()}: Ctrl-C stops it.")
+    try:
+        _report(app, stop, seconds)
+    finally:
+        click.echo("stopping: letting runs in flight finish...")
+        app.shutdown()
+    click.echo("stopped.")
+
+
+def _add_examples(app: Cronwell) -> None:
+    names = ", ".join(example["name"] for example in EXAMPLES)
+    click.echo(f"No jobs defined yet: adding {len(EXAMPLES)} example jobs ({names}).")
+    for example in EXAMPLES:
+        app.schedule(**example)
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
+def _report(app: Cronwell, stop: threading.Event, seconds: float | None) -> None:
+    """Print each run as it ends, until ``stop`` is set or ``seconds`` have passed."""
+    since = datetime.now(UTC)
+    ends = None if seconds is None else since + timedelta(seconds=seconds)
+    while not stop.wait(REPORT_EVERY):
+        with app.database.transaction(write=False) as connection:
+            ended = list_runs(connection, finished_after=since, limit=1000)
+        for row in ended:
+            click.echo(_line(row))
+            since = max(since, row.finished_at or since)
+        if ends is not None and datetime.now(UTC) >= ends:
+            return
+
+
+def _line(row: RunRow) -> str:
+    reason = f" ({row.reason})" if row.reason else ""
+    due = f"{row.scheduled_for:%H:%M:%S}"
+    return f"{due} {row.job:<14} {row.status:<10} attempts={row.attempts}{reason}"
+
+
+@click.group()
+def db() -> None:
+    """The database's schema."""
+
+
+@db.command("upgrade")
+@database_option
+def db_upgrade(database: str | None) -> None:
+    """Bring the schema up to date (cronwell also does this on start)."""
+    app = open_app(database, migrate=False)
+    upgrade(app.database)
+    click.echo("the schema is up to date.")

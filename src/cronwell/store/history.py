@@ -1,0 +1,54 @@
+"""Reading run history: the runs of the store, newest first, with their job's name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+
+from cronwell.store.tables import jobs, runs
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    id: int
+    job: str
+    scheduled_for: datetime
+    trigger: str
+    status: str
+    reason: str | None
+    attempts: int
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+def list_runs(
+    connection: Connection,
+    *,
+    job: str | None = None,
+    status: str | None = None,
+    finished_after: datetime | None = None,
+    limit: int = 50,
+) -> list[RunRow]:
+    """Runs, the most recently due first (by finish when ``finished_after`` is given)."""
+    query = select(
+        runs.c.id,
+        jobs.c.name.label("job"),
+        runs.c.scheduled_for,
+        runs.c.trigger,
+        runs.c.status,
+        runs.c.reason,
+        runs.c.attempts,
+        runs.c.started_at,
+        runs.c.finished_at,
+    ).join(jobs, jobs.c.id == runs.c.job_id)
+    if job is not None:
+        query = query.where(jobs.c.name == job)
+    if status is not None:
+        query = query.where(runs.c.status == status)
+    if finished_after is not None:
+        query = query.where(runs.c.finished_at > finished_after).order_by(runs.c.finished_at)
+    else:
+        query = query.order_by(runs.c.scheduled_for.desc(), runs.c.id.desc())
+    return [RunRow(**row._mapping) for row in connection.execute(query.limit(limit))]

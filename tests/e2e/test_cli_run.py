@@ -1,0 +1,56 @@
+"""``cronwell run`` from an empty directory: example jobs fire, and their history is readable."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+CRONWELL = [sys.executable, "-c", "from cronwell.cli import entry_point; entry_point()"]
+
+
+def cronwell(cwd: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if key != "CRONWELL_DATABASE_URL"}
+    command = [*CRONWELL, *args]
+    return subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env, check=False
+    )
+
+
+def test_run_fires_the_example_jobs_and_records_their_history(tmp_path: Path) -> None:
+    done = cronwell(tmp_path, "run", "--for", "12")
+    assert done.returncode == 0, done.stderr
+    assert "adding 3 example jobs (heartbeat, disk-report, flaky-sync)" in done.stdout
+    assert "heartbeat      succeeded" in done.stdout
+    assert done.stdout.rstrip().endswith("stopped.")
+    assert (tmp_path / "cronwell.db").exists()
+
+    listed = json.loads(cronwell(tmp_path, "runs", "list", "--json").stdout)
+    assert listed, "the runs are in the store"
+    fields = {"id", "job", "scheduled_for", "status", "attempts", "trigger"}
+    assert fields | {"started_at", "finished_at"} <= set(listed[0])
+    assert {run["job"] for run in listed} >= {"heartbeat"}
+    assert all(run["trigger"] == "schedule" for run in listed)
+
+    jobs = json.loads(cronwell(tmp_path, "jobs", "list", "--json").stdout)
+    assert [job["name"] for job in jobs] == ["disk-report", "flaky-sync", "heartbeat"]
+    assert {"name", "schedule", "enabled", "next_due_at"} <= set(jobs[0])
+
+
+def test_a_second_start_adds_no_examples(tmp_path: Path) -> None:
+    cronwell(tmp_path, "db", "upgrade")
+    first = cronwell(tmp_path, "run", "--for", "1")
+    second = cronwell(tmp_path, "run", "--for", "1")
+    assert "adding 3 example jobs" in first.stdout
+    assert "example" not in second.stdout
+
+
+def test_a_bad_database_url_exits_2_in_one_line(tmp_path: Path) -> None:
+    done = cronwell(tmp_path, "jobs", "list", "--database", "mysql://nowhere/db")
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "cronwell: --database: unsupported backend 'mysql'; use sqlite:///FILE or postgresql://..."
+    )
+    assert done.stdout == ""
