@@ -18,6 +18,7 @@ from cronwell.engine.clock import Clock, SystemClock
 from cronwell.engine.leader import LeaderLease
 from cronwell.engine.reaper import Reaper
 from cronwell.engine.scheduler import Scheduler
+from cronwell.engine.wakeup import Wakeup
 from cronwell.engine.worker import Worker
 from cronwell.lifecycle import Trigger
 from cronwell.registry import Registry
@@ -29,6 +30,7 @@ from cronwell.store.database import DEFAULT_URL, Database
 from cronwell.store.jobs import JobNotFound, JobRow
 from cronwell.store.migrate import upgrade
 from cronwell.store.runs import NewRun, insert_runs
+from cronwell.store.signals import JOBS, RUNS, notify
 
 ENV_DATABASE = "CRONWELL_DATABASE_URL"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -88,6 +90,7 @@ class Cronwell:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._worker: Worker | None = None
+        self._wakeup: Wakeup | None = None
         if migrate:
             upgrade(self.database)
 
@@ -119,6 +122,7 @@ class Cronwell:
         with self.database.transaction() as connection:
             if _exists(connection, spec.name):
                 raise JobExists(f"name: a job named {spec.name!r} exists already")
+            notify(connection, JOBS)
             return store_jobs.insert_job(
                 connection,
                 name=spec.name,
@@ -155,6 +159,7 @@ class Cronwell:
         now = self.clock.now()
         version = expected_version or current.version
         with self.database.transaction() as connection:
+            notify(connection, JOBS)
             is_updated = store_jobs.update_job(
                 connection,
                 current.id,
@@ -179,6 +184,7 @@ class Cronwell:
     def delete_schedule(self, job: int | str) -> None:
         found = self.get_schedule(job)
         with self.database.transaction() as connection:
+            notify(connection, JOBS)
             store_jobs.delete_job(connection, found.id, self.clock.now())
 
     def trigger_now(
@@ -199,6 +205,7 @@ class Cronwell:
         )
         with self.database.transaction() as connection:
             (run_id,) = insert_runs(connection, [run], now)
+            notify(connection, RUNS)
         return run_id
 
     def get_next_run_times(self, job: int | str, count: int = 5) -> list[datetime]:
@@ -245,6 +252,11 @@ class Cronwell:
         )
         scheduler = Scheduler(self.database, self.clock)
         scheduler.on_new_runs = self._worker.wake.set
+        # Other processes' commits (new runs, changed jobs) wake these loops too.
+        self._wakeup = Wakeup(self.database)
+        self._wakeup.subscribe(RUNS, self._worker.wake)
+        self._wakeup.subscribe(JOBS, scheduler.wake)
+        self._wakeup.start()
         loops: list[Callable[[], None]] = [
             lambda: scheduler.run(self._stop, LeaderLease(self.database, self.clock)),
             lambda: self._worker.run(self._stop) if self._worker else None,
@@ -257,6 +269,8 @@ class Cronwell:
     def shutdown(self, timeout: float = 30.0) -> None:
         """Stop the loops; runs in flight finish first (within ``timeout``)."""
         self._stop.set()
+        if self._wakeup is not None:
+            self._wakeup.stop()
         if self._worker is not None:
             self._worker.wake.set()
         for thread in self._threads:
@@ -286,6 +300,7 @@ class Cronwell:
         now = self.clock.now()
         next_due = found.spec.schedule.next_after(now) if is_enabled else found.next_due_at
         with self.database.transaction() as connection:
+            notify(connection, JOBS)
             store_jobs.set_enabled(
                 connection, found.id, is_enabled=is_enabled, next_due_at=next_due, now=now
             )

@@ -25,6 +25,7 @@ from cronwell.store.database import Database
 from cronwell.store.flags import PAUSED, get_flag
 from cronwell.store.jobs import DueJob, advance_jobs, due_jobs, earliest_due_at
 from cronwell.store.runs import NewRun, active_runs, cancel_runs, insert_runs
+from cronwell.store.signals import RUNS, notify
 
 IDLE = timedelta(minutes=1)  # the longest sleep with nothing due: a safety net, not a poll
 REPLACED = "replaced by a newer run"
@@ -131,6 +132,8 @@ class Scheduler:
             active = active_runs(connection, [job.id for job in due])
             plans = [(job, self._plan(job, active.get(job.id, []), now)) for job in due]
             created = insert_runs(connection, [run for _, plan in plans for run in plan.runs], now)
+            if created:
+                notify(connection, RUNS)  # delivered at commit, to workers in any process
             cancel_runs(
                 connection, [rid for _, plan in plans for rid in plan.cancel], now, REPLACED
             )
@@ -148,10 +151,11 @@ class Scheduler:
         wake at least every third of the lease to renew it; resign on the way out."""
         try:
             while not stop.is_set():
+                # Clear before the tick: a wake-up arriving during it must not be lost.
+                self.wake.clear()
                 wait = self._lead(leader)
                 if leader is None or leader.is_leader:
                     wait = min(wait, self.tick())
-                self.wake.clear()
                 self.clock.sleep(wait.total_seconds(), self.wake)
         finally:
             if leader is not None:

@@ -116,8 +116,9 @@ class Worker:
         beat = threading.Thread(target=self._beat, args=(stop,), daemon=True)
         beat.start()
         while not stop.is_set():
-            wait = self.tick()
+            # Clear before the tick: a wake-up arriving during it must not be lost.
             self.wake.clear()
+            wait = self.tick()
             self.clock.sleep(wait.total_seconds(), self.wake)
         self.join()
         beat.join()
