@@ -123,15 +123,7 @@ class Cronwell:
             if _exists(connection, spec.name):
                 raise JobExists(f"name: a job named {spec.name!r} exists already")
             notify(connection, JOBS)
-            return store_jobs.insert_job(
-                connection,
-                name=spec.name,
-                spec=spec.canonical(),
-                queue=spec.queue,
-                priority=int(spec.priority),
-                next_due_at=spec.schedule.next_after(now),
-                now=now,
-            )
+            return store_jobs.insert_job(connection, spec, now)
 
     def get_schedule(self, job: int | str) -> Job:
         with self.database.transaction(write=False) as connection:

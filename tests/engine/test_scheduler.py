@@ -25,15 +25,7 @@ MINUTE = timedelta(minutes=1)
 def add_job(database: Database, now: datetime, **definition: Any) -> int:
     spec = JobSpec.parse({"command": "true", **definition})
     with database.transaction() as connection:
-        return insert_job(
-            connection,
-            name=spec.name,
-            spec=spec.canonical(),
-            queue=spec.queue,
-            priority=int(spec.priority),
-            next_due_at=spec.schedule.next_after(now),
-            now=now,
-        )
+        return insert_job(connection, spec, now)
 
 
 def stored_runs(database: Database) -> list[tuple[str, str, str, str | None, int]]:

@@ -38,15 +38,7 @@ def add_run(database: Database, **definition: Any) -> int:
     """A job from ``definition`` and one pending run of it, due now."""
     spec = JobSpec.parse({"name": "job", **definition})
     with database.transaction() as connection:
-        job_id = insert_job(
-            connection,
-            name=spec.name,
-            spec=spec.canonical(),
-            queue=spec.queue,
-            priority=int(spec.priority),
-            next_due_at=None,
-            now=NOW,
-        )
+        job_id = insert_job(connection, spec, NOW)
         run = NewRun(job_id, NOW, Trigger.MANUAL, spec.queue, 2, spec.retry.max_attempts)
         (run_id,) = insert_runs(connection, [run], NOW)
     return run_id

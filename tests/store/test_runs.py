@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from cronwell.lifecycle import AttemptStatus, RunStatus, Trigger
+from cronwell.spec import JobSpec
 from cronwell.store.database import Database
 from cronwell.store.jobs import insert_job
 from cronwell.store.runs import (
@@ -30,9 +31,7 @@ LEASE = timedelta(seconds=30)
 
 def make_job(database: Database, name: str = "report") -> int:
     with database.transaction() as connection:
-        return insert_job(
-            connection, name=name, spec={}, queue="default", priority=2, next_due_at=None, now=NOW
-        )
+        return insert_job(connection, JobSpec.parse({"name": name, "command": "true"}), NOW)
 
 
 def new_run(job_id: int, seconds: int = 0, **changes: object) -> NewRun:

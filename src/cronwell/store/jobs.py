@@ -9,30 +9,23 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 
+from cronwell.spec import JobSpec
 from cronwell.store.tables import jobs
 
 
-def insert_job(
-    connection: Connection,
-    *,
-    name: str,
-    spec: dict[str, Any],
-    queue: str,
-    priority: int,
-    next_due_at: datetime | None,
-    now: datetime,
-) -> int:
-    """Store a new job; returns its id. A live job of the same name violates uniqueness."""
+def insert_job(connection: Connection, spec: JobSpec, now: datetime) -> int:
+    """Store a new job from its definition; returns its id. Due times before ``now`` are not
+    the job's. A live job of the same name violates uniqueness."""
     return int(
         connection.execute(
             insert(jobs)
             .values(
-                name=name,
-                spec=spec,
-                queue=queue,
-                priority=priority,
-                next_due_at=next_due_at,
-                planned_until=now,  # due times before its creation are not the job's
+                name=spec.name,
+                spec=spec.canonical(),
+                queue=spec.queue,
+                priority=int(spec.priority),
+                next_due_at=spec.schedule.next_after(now),
+                planned_until=now,
                 created_at=now,
                 updated_at=now,
             )
