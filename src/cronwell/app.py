@@ -284,7 +284,7 @@ class Cronwell:
         if task is not None:
             definition["task"] = self.registry.resolve(task)
         default = getattr(task, "__name__", None) or (task if isinstance(task, str) else None)
-        definition["name"] = name or options.get("name") or default
+        definition["name"] = name or default
         return definition
 
     def _set_enabled(self, job: int | str, *, is_enabled: bool) -> None:
