@@ -35,7 +35,7 @@ from cronwell.store.signals import JOBS, RUNS, notify
 ENV_DATABASE = "CRONWELL_DATABASE_URL"
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["Cronwell", "Job", "JobExists", "JobNotFound", "VersionConflict"]
+__all__ = ["Cronwell", "Job", "JobExists", "JobNotFound", "Plan", "VersionConflict"]
 
 
 class JobExists(ValueError):
@@ -223,6 +223,19 @@ class Cronwell:
             is_paused = bool(store_flags.get_flag(connection, store_flags.PAUSED, False))
         return {**_asdict(figures), "uptime": now - self.started_at, "is_paused": is_paused}
 
+    def apply(self, specs: list[JobSpec], *, prune: bool = False, dry_run: bool = False) -> Plan:
+        """Make the store's jobs match ``specs`` (like ``kubectl apply``): create what is new,
+        update what changed, leave the rest; with ``prune`` delete live jobs not in ``specs``.
+        One transaction: all of it or nothing. ``dry_run`` only says what would change."""
+        now = self.clock.now()
+        with self.database.transaction() as connection:
+            current = {row.name: row for row in store_jobs.list_jobs(connection)}
+            plan = plan_apply(current, specs, prune=prune)
+            if not dry_run:
+                _carry_out(connection, plan, current, now)
+                notify(connection, JOBS)
+        return plan
+
     # --- everything at once ----------------------------------------------------------------
 
     def pause(self) -> None:
@@ -300,6 +313,52 @@ class Cronwell:
     def _set_paused(self, is_paused: bool) -> None:
         with self.database.transaction() as connection:
             store_flags.set_flag(connection, store_flags.PAUSED, is_paused, self.clock.now())
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What an apply does, by job name."""
+
+    create: tuple[JobSpec, ...]
+    update: tuple[JobSpec, ...]
+    unchanged: tuple[str, ...]
+    delete: tuple[str, ...]
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.create or self.update or self.delete)
+
+
+def plan_apply(current: Mapping[str, JobRow], specs: list[JobSpec], *, prune: bool) -> Plan:
+    """Compare the stored definitions with ``specs`` by their canonical form."""
+    create = tuple(spec for spec in specs if spec.name not in current)
+    known = [spec for spec in specs if spec.name in current]
+    update = tuple(spec for spec in known if spec.canonical() != current[spec.name].spec)
+    unchanged = tuple(spec.name for spec in known if spec.canonical() == current[spec.name].spec)
+    named = {spec.name for spec in specs}
+    delete = tuple(sorted(name for name in current if name not in named)) if prune else ()
+    return Plan(create, update, unchanged, delete)
+
+
+def _carry_out(connection: Any, plan: Plan, current: Mapping[str, JobRow], now: datetime) -> None:
+    for spec in plan.create:
+        store_jobs.insert_job(connection, spec, now)
+    for spec in plan.update:
+        row = current[spec.name]
+        is_updated = store_jobs.update_job(
+            connection,
+            row.id,
+            spec=spec.canonical(),
+            queue=spec.queue,
+            priority=int(spec.priority),
+            next_due_at=spec.schedule.next_after(now),
+            expected_version=row.version,
+            now=now,
+        )
+        if not is_updated:  # changed by someone else since it was read: apply nothing
+            raise VersionConflict(f"job {spec.name!r} changed while being applied")
+    for name in plan.delete:
+        store_jobs.delete_job(connection, current[name].id, now)
 
 
 def _exists(connection: Any, name: str) -> bool:

@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from cronwell.cli.apply import apply
 from cronwell.cli.errors import InputError
 from cronwell.cli.history import jobs, runs
 from cronwell.cli.run import db, run
@@ -22,7 +23,7 @@ def cli() -> None:
     """A job scheduler and task runner for Python teams."""
 
 
-for command in (run, jobs, runs, db, next_due, explain):
+for command in (run, apply, jobs, runs, db, next_due, explain):
     cli.add_command(command)
 
 
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="cronwell", standalone_mode=False)
     except InputError as error:
-        return _refuse(str(error))
+        return _refuse(*error.lines)
     except click.UsageError as error:
         return _refuse(error.format_message())
     except click.exceptions.Exit as done:
@@ -41,8 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _refuse(line: str) -> int:
-    click.echo(f"cronwell: {' '.join(line.split())}", err=True)
+def _refuse(*lines: str) -> int:
+    for line in lines:
+        click.echo(f"cronwell: {' '.join(line.split())}", err=True)
     return 2
 
 
