@@ -27,6 +27,7 @@ from cronwell.store import flags as store_flags
 from cronwell.store import jobs as store_jobs
 from cronwell.store import stats as store_stats
 from cronwell.store.database import DEFAULT_URL, Database
+from cronwell.store.history import list_runs
 from cronwell.store.jobs import JobNotFound, JobRow
 from cronwell.store.migrate import upgrade
 from cronwell.store.runs import NewRun, insert_runs
@@ -183,15 +184,23 @@ class Cronwell:
         self, job: int | str, args: list[Any] | None = None, kwargs: dict[str, Any] | None = None
     ) -> int:
         """A run of the job right away, whatever its schedule; returns the run id."""
-        found = self.get_schedule(job)
+        return self._run_now(self.get_schedule(job), Trigger.MANUAL, args, kwargs)
+
+    def _run_now(
+        self,
+        job: Job,
+        trigger: Trigger,
+        args: list[Any] | None = None,
+        kwargs: dict[str, Any] | None = None,
+    ) -> int:
         now = self.clock.now()
         run = NewRun(
-            job_id=found.id,
+            job_id=job.id,
             scheduled_for=now,
-            trigger=Trigger.MANUAL,
-            queue=found.spec.queue,
-            priority=int(found.spec.priority),
-            max_attempts=found.spec.retry.max_attempts,
+            trigger=trigger,
+            queue=job.spec.queue,
+            priority=int(job.spec.priority),
+            max_attempts=job.spec.retry.max_attempts,
             args=args,
             kwargs=kwargs,
         )
@@ -235,6 +244,19 @@ class Cronwell:
                 _carry_out(connection, plan, current, now)
                 notify(connection, JOBS)
         return plan
+
+    def recover(self, job: int | str, *, retry: bool = False) -> int | None:
+        """Take a job out of the dead-letter queue: enable it again and, with ``retry``, run
+        its latest dead run once more (a new run, trigger ``retry``). Returns that run's id."""
+        found = self.get_schedule(job)
+        self._set_enabled(found.id, is_enabled=True)
+        if not retry:
+            return None
+        with self.database.transaction(write=False) as connection:
+            dead = list_runs(connection, job=found.name, status="dead", limit=1)
+        if not dead:
+            return None
+        return self._run_now(found, Trigger.RETRY)
 
     # --- everything at once ----------------------------------------------------------------
 

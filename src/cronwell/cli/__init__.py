@@ -12,7 +12,8 @@ import click
 
 from cronwell.cli.apply import apply
 from cronwell.cli.errors import InputError
-from cronwell.cli.history import jobs, runs
+from cronwell.cli.history import runs, stats
+from cronwell.cli.jobs import dlq, jobs
 from cronwell.cli.run import db, run
 from cronwell.cli.schedules import explain, next_due
 
@@ -23,7 +24,7 @@ def cli() -> None:
     """A job scheduler and task runner for Python teams."""
 
 
-for command in (run, apply, jobs, runs, db, next_due, explain):
+for command in (run, apply, jobs, runs, dlq, stats, db, next_due, explain):
     cli.add_command(command)
 
 

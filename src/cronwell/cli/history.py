@@ -1,7 +1,8 @@
-"""``cronwell jobs list`` and ``cronwell runs list``: what is defined and what happened."""
+"""``cronwell runs list`` and ``cronwell stats``: what happened."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 
 import click
@@ -9,7 +10,6 @@ import click
 from cronwell.cli.options import database_option, json_option, open_app, print_rows
 from cronwell.store.history import list_runs
 
-JOB_COLUMNS = ("name", "schedule", "enabled", "next_due_at", "description")
 RUN_COLUMNS = (
     "id",
     "job",
@@ -21,32 +21,6 @@ RUN_COLUMNS = (
     "started_at",
     "finished_at",
 )
-
-
-@click.group()
-def jobs() -> None:
-    """The jobs defined in the store."""
-
-
-@jobs.command("list")
-@database_option
-@json_option
-def jobs_list(database: str | None, as_json: bool) -> None:
-    """Every job with its schedule and when it is next due."""
-    app = open_app(database)
-    rows = [
-        {
-            "id": job.id,
-            "name": job.name,
-            "schedule": job.spec.schedule_source,
-            "description": job.spec.description,
-            "enabled": job.is_enabled,
-            "next_due_at": job.next_due_at,
-            "version": job.version,
-        }
-        for job in app.list_schedules()
-    ]
-    print_rows(rows, JOB_COLUMNS, as_json)
 
 
 @click.group()
@@ -68,3 +42,17 @@ def runs_list(
     with app.database.transaction(write=False) as connection:
         found = list_runs(connection, job=job, status=status, limit=limit)
     print_rows([asdict(row) for row in found], RUN_COLUMNS, as_json)
+
+
+@click.command()
+@database_option
+@json_option
+def stats(database: str | None, as_json: bool) -> None:
+    """Totals: jobs active and paused, runs and success rate in the last 24 h, missed."""
+    figures = open_app(database).get_statistics()
+    del figures["uptime"]  # this command's own: meaningless here
+    if as_json:
+        click.echo(json.dumps(figures, default=str))
+        return
+    for name, value in figures.items():
+        click.echo(f"{name.replace('_', ' ')}: {value}")

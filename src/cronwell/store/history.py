@@ -52,3 +52,8 @@ def list_runs(
     else:
         query = query.order_by(runs.c.scheduled_for.desc(), runs.c.id.desc())
     return [RunRow(**row._mapping) for row in connection.execute(query.limit(limit))]
+
+
+def dead_runs(connection: Connection, limit: int = 100) -> list[RunRow]:
+    """Runs that exhausted their attempts: the dead-letter queue, newest first."""
+    return list_runs(connection, status="dead", limit=limit)

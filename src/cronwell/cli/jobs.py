@@ -1,0 +1,135 @@
+"""``cronwell jobs ...`` and ``cronwell dlq ...``: the jobs in the store, and their dead letters."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+import click
+
+from cronwell.app import Cronwell, Job, JobNotFound
+from cronwell.cli.errors import InputError
+from cronwell.cli.options import database_option, json_option, open_app, print_rows
+from cronwell.store.history import dead_runs
+
+JOB_COLUMNS = ("name", "schedule", "enabled", "next_due_at", "description")
+DEAD_COLUMNS = ("id", "job", "scheduled_for", "attempts", "finished_at", "reason")
+job_argument = click.argument("job", metavar="JOB")
+
+
+@click.group()
+def jobs() -> None:
+    """The jobs defined in the store."""
+
+
+@jobs.command("list")
+@database_option
+@json_option
+def jobs_list(database: str | None, as_json: bool) -> None:
+    """Every job with its schedule and when it is next due."""
+    rows = [job_fields(job) for job in open_app(database).list_schedules()]
+    print_rows(rows, JOB_COLUMNS, as_json)
+
+
+@jobs.command("show")
+@job_argument
+@database_option
+def jobs_show(job: str, database: str | None) -> None:
+    """A job's definition, status and next due times, as JSON."""
+    app = open_app(database)
+    found = _job(app, job)
+    shown = {
+        **job_fields(found),
+        "definition": found.spec.canonical(),
+        "status": app.get_schedule_status(found.id),
+        "next_run_times": app.get_next_run_times(found.id, 5),
+    }
+    click.echo(json.dumps(shown, indent=2, default=str))
+
+
+@jobs.command("pause")
+@job_argument
+@database_option
+def jobs_pause(job: str, database: str | None) -> None:
+    """Stop firing JOB until it is resumed."""
+    app = open_app(database)
+    app.pause_schedule(_job(app, job).id)
+    click.echo(f"{job}: paused")
+
+
+@jobs.command("resume")
+@job_argument
+@database_option
+def jobs_resume(job: str, database: str | None) -> None:
+    """Fire JOB again, from now on: what came due while paused is not caught up."""
+    app = open_app(database)
+    app.resume_schedule(_job(app, job).id)
+    click.echo(f"{job}: resumed")
+
+
+@jobs.command("trigger")
+@job_argument
+@database_option
+def jobs_trigger(job: str, database: str | None) -> None:
+    """Run JOB now, whatever its schedule."""
+    app = open_app(database)
+    run_id = app.trigger_now(_job(app, job).id)
+    click.echo(f"{job}: run {run_id} created")
+
+
+@jobs.command("delete")
+@job_argument
+@database_option
+def jobs_delete(job: str, database: str | None) -> None:
+    """Delete JOB; its history stays."""
+    app = open_app(database)
+    app.delete_schedule(_job(app, job).id)
+    click.echo(f"{job}: deleted")
+
+
+@click.group()
+def dlq() -> None:
+    """The dead-letter queue: runs that exhausted their attempts."""
+
+
+@dlq.command("list")
+@database_option
+@json_option
+def dlq_list(database: str | None, as_json: bool) -> None:
+    """Dead runs, newest first."""
+    app = open_app(database)
+    with app.database.transaction(write=False) as connection:
+        found = dead_runs(connection)
+    print_rows([asdict(row) for row in found], DEAD_COLUMNS, as_json)
+
+
+@dlq.command("recover")
+@job_argument
+@database_option
+@click.option("--retry", is_flag=True, help="Also run the latest dead run once more.")
+def dlq_recover(job: str, database: str | None, retry: bool) -> None:
+    """Enable JOB again (a job disabled by on_dead: disable), and optionally retry it."""
+    app = open_app(database)
+    run_id = app.recover(_job(app, job).id, retry=retry)
+    click.echo(f"{job}: recovered" + (f", run {run_id} created" if run_id else ""))
+
+
+def job_fields(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "name": job.name,
+        "schedule": job.spec.schedule_source,
+        "description": job.spec.description,
+        "enabled": job.is_enabled,
+        "next_due_at": job.next_due_at,
+        "version": job.version,
+        "dead_reason": job.dead_reason,
+    }
+
+
+def _job(app: Cronwell, name: str) -> Job:
+    try:
+        return app.get_schedule(name)
+    except JobNotFound:
+        raise InputError(f"JOB: no job named {name!r}") from None
