@@ -27,20 +27,32 @@ from cronwell.store import flags as store_flags
 from cronwell.store import jobs as store_jobs
 from cronwell.store import stats as store_stats
 from cronwell.store.database import DEFAULT_URL, Database
-from cronwell.store.history import list_runs
+from cronwell.store.history import get_run, list_runs
 from cronwell.store.jobs import JobNotFound, JobRow
 from cronwell.store.migrate import upgrade
-from cronwell.store.runs import NewRun, insert_runs
+from cronwell.store.runs import NewRun, cancel_runs, insert_runs
 from cronwell.store.signals import JOBS, RUNS, notify
 
 ENV_DATABASE = "CRONWELL_DATABASE_URL"
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["Cronwell", "Job", "JobExists", "JobNotFound", "Plan", "VersionConflict"]
+__all__ = [
+    "Cronwell",
+    "Job",
+    "JobExists",
+    "JobNotFound",
+    "Plan",
+    "RunNotFound",
+    "VersionConflict",
+]
 
 
 class JobExists(ValueError):
     """A live job has that name already."""
+
+
+class RunNotFound(LookupError):
+    """No run with that id."""
 
 
 class VersionConflict(RuntimeError):
@@ -244,6 +256,23 @@ class Cronwell:
                 _carry_out(connection, plan, current, now)
                 notify(connection, JOBS)
         return plan
+
+    def cancel_run(self, run_id: int) -> None:
+        """Cancel a run: one not started ends at once; a running one is stopped by its worker
+        within a heartbeat."""
+        with self.database.transaction() as connection:
+            if get_run(connection, run_id) is None:
+                raise RunNotFound(f"run {run_id} does not exist")
+            cancel_runs(connection, [run_id], self.clock.now(), "cancelled by hand")
+
+    def retry_run(self, run_id: int) -> int:
+        """Run a finished run's job again with the same arguments (trigger ``retry``)."""
+        with self.database.transaction(write=False) as connection:
+            row = get_run(connection, run_id)
+        if row is None:
+            raise RunNotFound(f"run {run_id} does not exist")
+        job = self.get_schedule(row.job_id)
+        return self._run_now(job, Trigger.RETRY, row.args, row.kwargs)
 
     def recover(self, job: int | str, *, retry: bool = False) -> int | None:
         """Take a job out of the dead-letter queue: enable it again and, with ``retry``, run

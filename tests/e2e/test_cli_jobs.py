@@ -6,8 +6,12 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
+T = TypeVar("T")
 CRONWELL = [sys.executable, "-c", "from cronwell.cli import entry_point; entry_point()"]
 JOBS = """
 jobs:
@@ -67,3 +71,53 @@ def test_an_unknown_job_exits_2_in_one_line(tmp_path: Path) -> None:
     done = cronwell(tmp_path, "jobs", "pause", "ghost")
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == "cronwell: JOB: no job named 'ghost'\n"
+
+
+def test_cancel_and_retry_a_run(tmp_path: Path) -> None:
+    (tmp_path / "jobs.yaml").write_text(JOBS)
+    out(tmp_path, "apply", "jobs.yaml")
+    run_id = out(tmp_path, "jobs", "trigger", "sync").split()[2]
+    assert out(tmp_path, "runs", "cancel", run_id) == f"run {run_id}: cancelled"
+    retried = out(tmp_path, "runs", "retry", run_id)
+    assert retried.startswith(f"run {run_id}: retried as run ")
+    listed = json.loads(out(tmp_path, "runs", "list", "--json", "--job", "sync"))
+    assert [(run["trigger"], run["status"]) for run in listed] == [
+        ("retry", "pending"),
+        ("manual", "cancelled"),
+    ]
+    done = cronwell(tmp_path, "runs", "cancel", "999")
+    assert (done.returncode, done.stderr) == (2, "cronwell: RUN: run 999 does not exist\n")
+
+
+def test_locks_show_the_leases_of_a_running_process(tmp_path: Path) -> None:
+    (tmp_path / "jobs.yaml").write_text(JOBS.replace('command: "true"', 'command: "sleep 6"'))
+    out(tmp_path, "apply", "jobs.yaml")
+    out(tmp_path, "jobs", "trigger", "sync")
+    env = {key: value for key, value in os.environ.items() if key != "CRONWELL_DATABASE_URL"}
+    command = [*CRONWELL, "run", "--for", "4", "--no-examples"]
+    quiet = subprocess.DEVNULL
+    running = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=quiet, stderr=quiet)
+    try:
+        figures = eventually(lambda: _held(tmp_path), timeout=10)
+        assert (figures["run_leases"], figures["expired"]) == (1, 0)
+        assert figures["leader"] is not None
+        held = json.loads(out(tmp_path, "locks", "list", "--json"))
+        assert [lease["job"] for lease in held["runs"]] == ["sync"]
+        assert [lease["name"] for lease in held["leases"]] == ["scheduler"]
+        assert json.loads(out(tmp_path, "locks", "stale", "--json")) == []
+    finally:
+        running.wait(timeout=60)
+
+
+def _held(cwd: Path) -> dict[str, object] | None:
+    (figures,) = json.loads(out(cwd, "locks", "stats", "--json"))
+    return figures if figures["run_leases"] else None
+
+
+def eventually(check: Callable[[], T | None], timeout: float) -> T:
+    """Poll ``check`` until it returns something, for at most ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while (found := check()) is None:
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.1)
+    return found

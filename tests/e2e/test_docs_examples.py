@@ -70,7 +70,7 @@ def _examples_in(page: str, block: list[str]) -> list[Example]:
 
 
 # Commands a page cannot show exactly: they run until stopped or read a store.
-UNCHECKED = ("run", "scheduler", "worker", "apply", "jobs", "runs", "dlq", "stats", "db")
+UNCHECKED = ("run", "scheduler", "worker", "apply", "jobs", "runs", "dlq", "locks", "stats", "db")
 
 
 def _is_checked(command: str) -> bool:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict
+from typing import TypeVar
 
 import click
 
+from cronwell.app import Cronwell, JobNotFound, RunNotFound
+from cronwell.cli.errors import InputError
 from cronwell.cli.options import database_option, json_option, open_app, print_rows
 from cronwell.store.history import list_runs
 
+T = TypeVar("T")
 RUN_COLUMNS = (
     "id",
     "job",
@@ -56,3 +61,28 @@ def stats(database: str | None, as_json: bool) -> None:
         return
     for name, value in figures.items():
         click.echo(f"{name.replace('_', ' ')}: {value}")
+
+
+@runs.command("cancel")
+@click.argument("run_id", metavar="RUN", type=int)
+@database_option
+def runs_cancel(run_id: int, database: str | None) -> None:
+    """Cancel RUN: at once if it has not started, within a heartbeat if it is running."""
+    _act(lambda app: app.cancel_run(run_id), database)
+    click.echo(f"run {run_id}: cancelled")
+
+
+@runs.command("retry")
+@click.argument("run_id", metavar="RUN", type=int)
+@database_option
+def runs_retry(run_id: int, database: str | None) -> None:
+    """Run RUN's job again now, with the same arguments."""
+    created = _act(lambda app: app.retry_run(run_id), database)
+    click.echo(f"run {run_id}: retried as run {created}")
+
+
+def _act(action: Callable[[Cronwell], T], database: str | None) -> T:
+    try:
+        return action(open_app(database))
+    except (RunNotFound, JobNotFound) as error:
+        raise InputError(f"RUN: {error}") from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, select
 
@@ -57,3 +58,34 @@ def list_runs(
 def dead_runs(connection: Connection, limit: int = 100) -> list[RunRow]:
     """Runs that exhausted their attempts: the dead-letter queue, newest first."""
     return list_runs(connection, status="dead", limit=limit)
+
+
+@dataclass(frozen=True, slots=True)
+class RunLease:
+    run_id: int
+    job: str
+    owner: str
+    expires_at: datetime
+    attempt: int
+
+
+def run_leases(connection: Connection) -> list[RunLease]:
+    """The leases of running runs, soonest to expire first."""
+    rows = connection.execute(
+        select(
+            runs.c.id.label("run_id"),
+            jobs.c.name.label("job"),
+            runs.c.lease_owner.label("owner"),
+            runs.c.lease_expires_at.label("expires_at"),
+            runs.c.attempts.label("attempt"),
+        )
+        .join(jobs, jobs.c.id == runs.c.job_id)
+        .where(runs.c.status == "running")
+        .order_by(runs.c.lease_expires_at)
+    )
+    return [RunLease(**row._mapping) for row in rows]
+
+
+def get_run(connection: Connection, run_id: int) -> Any:
+    """One run's row, or None."""
+    return connection.execute(select(runs).where(runs.c.id == run_id)).first()

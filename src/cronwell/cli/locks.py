@@ -1,0 +1,73 @@
+"""``cronwell locks ...``: the leases held right now: runs' and the scheduler leader's."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+import click
+
+from cronwell.cli.options import database_option, json_option, open_app, print_rows
+from cronwell.store.history import run_leases
+from cronwell.store.leases import list_leases
+
+RUN_LEASE_COLUMNS = ("run_id", "job", "owner", "attempt", "expires_at")
+LEASE_COLUMNS = ("name", "owner", "acquired_at", "expires_at", "takeovers")
+
+
+@click.group()
+def locks() -> None:
+    """Leases: which worker holds which run, and which scheduler leads."""
+
+
+@locks.command("list")
+@database_option
+@json_option
+def locks_list(database: str | None, as_json: bool) -> None:
+    """Every lease held: the scheduler's leader lease, then the runs'."""
+    app = open_app(database)
+    with app.database.transaction(write=False) as connection:
+        named = [asdict(lease) for lease in list_leases(connection)]
+        held = [asdict(lease) for lease in run_leases(connection)]
+    if as_json:
+        click.echo(json.dumps({"leases": named, "runs": held}, default=_iso))
+        return
+    print_rows(named, LEASE_COLUMNS, as_json=False)
+    print_rows(held, RUN_LEASE_COLUMNS, as_json=False)
+
+
+def _iso(value: object) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+@locks.command("stale")
+@database_option
+@json_option
+def locks_stale(database: str | None, as_json: bool) -> None:
+    """Run leases that expired: their workers died or stalled; the reaper takes them back."""
+    app = open_app(database)
+    now = datetime.now(UTC)
+    with app.database.transaction(write=False) as connection:
+        stale = [asdict(lease) for lease in run_leases(connection) if lease.expires_at < now]
+    print_rows(stale, RUN_LEASE_COLUMNS, as_json)
+
+
+@locks.command("stats")
+@database_option
+@json_option
+def locks_stats(database: str | None, as_json: bool) -> None:
+    """Counts: run leases held and expired, by owner; leader takeovers (contention)."""
+    app = open_app(database)
+    now = datetime.now(UTC)
+    with app.database.transaction(write=False) as connection:
+        held = run_leases(connection)
+        named = list_leases(connection)
+    figures = {
+        "run_leases": len(held),
+        "expired": sum(lease.expires_at < now for lease in held),
+        "owners": len({lease.owner for lease in held}),
+        "leader": next((lease.owner for lease in named if lease.name == "scheduler"), None),
+        "leader_takeovers": sum(lease.takeovers for lease in named),
+    }
+    print_rows([figures], tuple(figures), as_json)
