@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from cronwell.engine.clock import Clock, SystemClock
@@ -300,27 +301,34 @@ class Cronwell:
             if job.is_enabled:
                 self._set_enabled(job.id, is_enabled=True)
 
-    def start(self) -> None:
-        """Run the scheduler (under the leader lease), a worker and the reaper in threads."""
+    def start(self, *, scheduler: bool = True, worker: bool = True) -> None:
+        """Run loops in threads: the scheduler (under the leader lease) with the reaper, and a
+        worker. ``cronwell scheduler`` and ``cronwell worker`` run one part each."""
         self._stop.clear()
-        self._worker = Worker(
-            self.database, self.clock, queues=self.queues, concurrency=self.concurrency
-        )
-        scheduler = Scheduler(self.database, self.clock)
-        scheduler.on_new_runs = self._worker.wake.set
-        # Other processes' commits (new runs, changed jobs) wake these loops too.
-        self._wakeup = Wakeup(self.database)
-        self._wakeup.subscribe(RUNS, self._worker.wake)
-        self._wakeup.subscribe(JOBS, scheduler.wake)
+        self._wakeup = Wakeup(self.database)  # other processes' commits wake these loops
+        loops: list[Callable[[], None]] = []
+        if worker:
+            self._worker = Worker(
+                self.database, self.clock, queues=self.queues, concurrency=self.concurrency
+            )
+            self._wakeup.subscribe(RUNS, self._worker.wake)
+            loops.append(partial(self._worker.run, self._stop))
+        if scheduler:
+            loops += self._scheduler_loops()
         self._wakeup.start()
-        loops: list[Callable[[], None]] = [
-            lambda: scheduler.run(self._stop, LeaderLease(self.database, self.clock)),
-            lambda: self._worker.run(self._stop) if self._worker else None,
-            lambda: Reaper(self.database, self.clock).run(self._stop),
-        ]
         self._threads = [threading.Thread(target=loop, daemon=True) for loop in loops]
         for thread in self._threads:
             thread.start()
+
+    def _scheduler_loops(self) -> list[Callable[[], None]]:
+        scheduler = Scheduler(self.database, self.clock)
+        if self._worker is not None:
+            scheduler.on_new_runs = self._worker.wake.set  # the same process: no round trip
+        if self._wakeup is not None:
+            self._wakeup.subscribe(JOBS, scheduler.wake)
+        leader = LeaderLease(self.database, self.clock)
+        reaper = Reaper(self.database, self.clock)
+        return [partial(scheduler.run, self._stop, leader), partial(reaper.run, self._stop)]
 
     def shutdown(self, timeout: float = 30.0) -> None:
         """Stop the loops; runs in flight finish first (within ``timeout``)."""

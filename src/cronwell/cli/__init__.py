@@ -15,7 +15,7 @@ from cronwell.cli.errors import InputError
 from cronwell.cli.history import runs, stats
 from cronwell.cli.jobs import dlq, jobs
 from cronwell.cli.locks import locks
-from cronwell.cli.run import db, run
+from cronwell.cli.run import db, run, scheduler, worker
 from cronwell.cli.schedules import explain, next_due
 
 
@@ -25,7 +25,20 @@ def cli() -> None:
     """A job scheduler and task runner for Python teams."""
 
 
-for command in (run, apply, jobs, runs, dlq, locks, stats, db, next_due, explain):
+for command in (
+    run,
+    scheduler,
+    worker,
+    apply,
+    jobs,
+    runs,
+    dlq,
+    locks,
+    stats,
+    db,
+    next_due,
+    explain,
+):
     cli.add_command(command)
 
 

@@ -17,11 +17,20 @@ from cronwell.store.migrate import upgrade
 REPORT_EVERY = 1.0  # seconds between looks at finished runs
 
 
+queues_option = click.option(
+    "--queues", default="default", show_default=True, help="Comma-separated queues."
+)
+concurrency_option = click.option(
+    "--concurrency", default=4, show_default=True, help="Runs at once."
+)
+for_option = click.option("--for", "seconds", type=float, help="Stop after this many seconds.")
+
+
 @click.command()
 @database_option
-@click.option("--queues", default="default", show_default=True, help="Comma-separated queues.")
-@click.option("--concurrency", default=4, show_default=True, help="Runs at once.")
-@click.option("--for", "seconds", type=float, help="Stop after this many seconds.")
+@queues_option
+@concurrency_option
+@for_option
 @click.option("--no-examples", is_flag=True, help="Do not add example jobs to an empty store.")
 def run(
     database: str | None, queues: str, concurrency: int, seconds: float | None, no_examples: bool
@@ -30,9 +39,33 @@ def run(
     app = open_app(database, queues=tuple(queues.split(",")), concurrency=concurrency)
     if not no_examples and not app.list_schedules():
         _add_examples(app)
+    _serve(app, seconds, "cronwell")
+
+
+@click.command()
+@database_option
+@for_option
+def scheduler(database: str | None, seconds: float | None) -> None:
+    """Run a scheduler (and the reaper); of many, the one holding the leader lease fires."""
+    _serve(open_app(database), seconds, "the scheduler", worker=False)
+
+
+@click.command()
+@database_option
+@queues_option
+@concurrency_option
+@for_option
+def worker(database: str | None, queues: str, concurrency: int, seconds: float | None) -> None:
+    """Run a worker: claim runs from the queues and execute them."""
+    app = open_app(database, queues=tuple(queues.split(",")), concurrency=concurrency)
+    _serve(app, seconds, "the worker", scheduler=False)
+
+
+def _serve(app: Cronwell, seconds: float | None, what: str, **parts: bool) -> None:
+    """Start the parts, report runs as they end, stop gracefully on a signal or the deadline."""
     stop = _stop_on_signals()
-    app.start()
-    click.echo(f"cronwell is running on {app.database.url.render_as_string()}: Ctrl-C stops it.")
+    app.start(**parts)
+    click.echo(f"{what} is running on {app.database.url.render_as_string()}: Ctrl-C stops it.")
     try:
         _report(app, stop, seconds)
     finally:
