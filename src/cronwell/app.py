@@ -167,14 +167,7 @@ class Cronwell:
         with self.database.transaction() as connection:
             notify(connection, JOBS)
             is_updated = store_jobs.update_job(
-                connection,
-                current.id,
-                spec=spec.canonical(),
-                queue=spec.queue,
-                priority=int(spec.priority),
-                next_due_at=spec.schedule.next_after(now),
-                expected_version=version,
-                now=now,
+                connection, current.id, spec, expected_version=version, now=now
             )
         if not is_updated:
             raise VersionConflict(f"job {current.name!r} is no longer at version {version}")
@@ -405,14 +398,7 @@ def _carry_out(connection: Any, plan: Plan, current: Mapping[str, JobRow], now: 
     for spec in plan.update:
         row = current[spec.name]
         is_updated = store_jobs.update_job(
-            connection,
-            row.id,
-            spec=spec.canonical(),
-            queue=spec.queue,
-            priority=int(spec.priority),
-            next_due_at=spec.schedule.next_after(now),
-            expected_version=row.version,
-            now=now,
+            connection, row.id, spec, expected_version=row.version, now=now
         )
         if not is_updated:  # changed by someone else since it was read: apply nothing
             raise VersionConflict(f"job {spec.name!r} changed while being applied")

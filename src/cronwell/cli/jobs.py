@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -48,44 +49,42 @@ def jobs_show(job: str, database: str | None) -> None:
     click.echo(json.dumps(shown, indent=2, default=str))
 
 
-@jobs.command("pause")
-@job_argument
-@database_option
-def jobs_pause(job: str, database: str | None) -> None:
-    """Stop firing JOB until it is resumed."""
-    app = open_app(database)
-    app.pause_schedule(_job(app, job).id)
-    click.echo(f"{job}: paused")
+def _job_action(name: str, help_text: str, act: Callable[[Cronwell, int], str]) -> None:
+    """Add ``jobs NAME JOB``: find JOB, act on it, say what happened in one line."""
+
+    @jobs.command(name, help=help_text)
+    @job_argument
+    @database_option
+    def command(job: str, database: str | None) -> None:
+        app = open_app(database)
+        click.echo(f"{job}: {act(app, _job(app, job).id)}")
 
 
-@jobs.command("resume")
-@job_argument
-@database_option
-def jobs_resume(job: str, database: str | None) -> None:
-    """Fire JOB again, from now on: what came due while paused is not caught up."""
-    app = open_app(database)
-    app.resume_schedule(_job(app, job).id)
-    click.echo(f"{job}: resumed")
+def _pause(app: Cronwell, job_id: int) -> str:
+    app.pause_schedule(job_id)
+    return "paused"
 
 
-@jobs.command("trigger")
-@job_argument
-@database_option
-def jobs_trigger(job: str, database: str | None) -> None:
-    """Run JOB now, whatever its schedule."""
-    app = open_app(database)
-    run_id = app.trigger_now(_job(app, job).id)
-    click.echo(f"{job}: run {run_id} created")
+def _resume(app: Cronwell, job_id: int) -> str:
+    app.resume_schedule(job_id)
+    return "resumed"
 
 
-@jobs.command("delete")
-@job_argument
-@database_option
-def jobs_delete(job: str, database: str | None) -> None:
-    """Delete JOB; its history stays."""
-    app = open_app(database)
-    app.delete_schedule(_job(app, job).id)
-    click.echo(f"{job}: deleted")
+def _delete(app: Cronwell, job_id: int) -> str:
+    app.delete_schedule(job_id)
+    return "deleted"
+
+
+_job_action("pause", "Stop firing JOB until it is resumed.", _pause)
+_job_action(
+    "resume", "Fire JOB again, from now on: what came due while paused is not caught up.", _resume
+)
+_job_action(
+    "trigger",
+    "Run JOB now, whatever its schedule.",
+    lambda app, job_id: f"run {app.trigger_now(job_id)} created",
+)
+_job_action("delete", "Delete JOB; its history stays.", _delete)
 
 
 @click.group()

@@ -19,16 +19,7 @@ def insert_job(connection: Connection, spec: JobSpec, now: datetime) -> int:
     return int(
         connection.execute(
             insert(jobs)
-            .values(
-                name=spec.name,
-                spec=spec.canonical(),
-                queue=spec.queue,
-                priority=int(spec.priority),
-                next_due_at=spec.schedule.next_after(now),
-                planned_until=now,
-                created_at=now,
-                updated_at=now,
-            )
+            .values(name=spec.name, created_at=now, **_definition_columns(spec, now))
             .returning(jobs.c.id)
         ).scalar_one()
     )
@@ -188,34 +179,30 @@ def list_jobs(connection: Connection, *, is_enabled: bool | None = None) -> list
 
 
 def update_job(
-    connection: Connection,
-    job_id: int,
-    *,
-    spec: dict[str, Any],
-    queue: str,
-    priority: int,
-    next_due_at: datetime | None,
-    expected_version: int,
-    now: datetime,
+    connection: Connection, job_id: int, spec: JobSpec, *, expected_version: int, now: datetime
 ) -> bool:
-    """Store a new definition as the next version, if the job is still at
-    ``expected_version`` (optimistic concurrency). Planning restarts from ``now``: a changed
-    schedule never fabricates misfires."""
+    """Store ``spec`` as the job's next version, if the job is still at ``expected_version``
+    (optimistic concurrency). Planning restarts from ``now``: a changed schedule never
+    fabricates misfires."""
     changed = connection.execute(
         update(jobs)
         .where(jobs.c.id == job_id, jobs.c.version == expected_version)
         .where(jobs.c.deleted_at.is_(None))
-        .values(
-            spec=spec,
-            queue=queue,
-            priority=priority,
-            version=jobs.c.version + 1,
-            next_due_at=next_due_at,
-            planned_until=now,
-            updated_at=now,
-        )
+        .values(version=jobs.c.version + 1, **_definition_columns(spec, now))
     )
     return changed.rowcount == 1
+
+
+def _definition_columns(spec: JobSpec, now: datetime) -> dict[str, Any]:
+    """The columns a definition sets: the canonical form, what claiming and planning read."""
+    return {
+        "spec": spec.canonical(),
+        "queue": spec.queue,
+        "priority": int(spec.priority),
+        "next_due_at": spec.schedule.next_after(now),
+        "planned_until": now,  # due times before the definition are not its own
+        "updated_at": now,
+    }
 
 
 def set_enabled(
