@@ -90,16 +90,37 @@ def _stop_on_signals() -> threading.Event:
 
 def _report(app: Cronwell, stop: threading.Event, seconds: float | None) -> None:
     """Print each run as it ends, until ``stop`` is set or ``seconds`` have passed."""
-    since = datetime.now(UTC)
-    ends = None if seconds is None else since + timedelta(seconds=seconds)
+    tail = _Tail(datetime.now(UTC))
+    ends = None if seconds is None else tail.since + timedelta(seconds=seconds)
     while not stop.wait(REPORT_EVERY):
         with app.database.transaction(write=False) as connection:
-            ended = list_runs(connection, finished_after=since, limit=1000)
+            ended = tail.new(list_runs(connection, finished_after=tail.look_from, limit=1000))
         for row in ended:
             click.echo(_line(row))
-            since = max(since, row.finished_at or since)
         if ends is not None and datetime.now(UTC) >= ends:
             return
+
+
+class _Tail:
+    """Which ended runs are new since the last look. A run's end time is read before its
+    commit, so a run may become visible after a later-ending one: looking back a margin, and
+    remembering what was printed within it, shows each run once and misses none."""
+
+    LOOKBACK = timedelta(seconds=30)
+
+    def __init__(self, since: datetime) -> None:
+        self.since = since
+        self.look_from = since
+        self._shown: dict[int, datetime] = {}
+
+    def new(self, ended: list[RunRow]) -> list[RunRow]:
+        fresh = [row for row in ended if row.id not in self._shown]
+        for row in fresh:
+            self._shown[row.id] = row.finished_at or self.since
+        latest = max(self._shown.values(), default=self.since)
+        self.look_from = max(self.since, latest - self.LOOKBACK)
+        self._shown = {id_: at for id_, at in self._shown.items() if at > self.look_from}
+        return fresh
 
 
 def _line(row: RunRow) -> str:
