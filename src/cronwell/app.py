@@ -11,7 +11,7 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
@@ -20,7 +20,7 @@ from cronwell.engine.leader import LeaderLease
 from cronwell.engine.reaper import Reaper
 from cronwell.engine.scheduler import Scheduler
 from cronwell.engine.wakeup import Wakeup
-from cronwell.engine.worker import Worker
+from cronwell.engine.worker import GRACE, LEASE, Worker
 from cronwell.lifecycle import Trigger
 from cronwell.registry import Registry
 from cronwell.spec import JobSpec
@@ -32,7 +32,7 @@ from cronwell.store.history import get_run, list_runs
 from cronwell.store.jobs import JobNotFound, JobRow
 from cronwell.store.migrate import upgrade
 from cronwell.store.runs import NewRun, cancel_runs, insert_runs
-from cronwell.store.signals import JOBS, RUNS, notify
+from cronwell.store.signals import CANCELS, JOBS, RUNS, notify
 
 ENV_DATABASE = "CRONWELL_DATABASE_URL"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -93,13 +93,20 @@ class Cronwell:
         clock: Clock | None = None,
         queues: tuple[str, ...] = ("default",),
         concurrency: int = 4,
+        lease: timedelta = LEASE,
+        grace: timedelta = GRACE,
         migrate: bool = True,
     ) -> None:
+        """``lease``: how long a silent worker keeps its runs (and, halved, how long a silent
+        leader keeps the scheduler's lease). ``grace``: how long a stopping worker lets its
+        runs finish before it hands them back."""
         self.database = Database(database_url or os.environ.get(ENV_DATABASE) or DEFAULT_URL)
         self.clock = clock or SystemClock()
         self.registry = Registry()
         self.queues = queues
         self.concurrency = concurrency
+        self.lease = lease
+        self.grace = grace
         self.started_at = self.clock.now()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -302,9 +309,15 @@ class Cronwell:
         loops: list[Callable[[], None]] = []
         if worker:
             self._worker = Worker(
-                self.database, self.clock, queues=self.queues, concurrency=self.concurrency
+                self.database,
+                self.clock,
+                queues=self.queues,
+                concurrency=self.concurrency,
+                lease=self.lease,
+                grace=self.grace,
             )
             self._wakeup.subscribe(RUNS, self._worker.wake)
+            self._wakeup.subscribe(CANCELS, self._worker.look_for_cancels)
             loops.append(partial(self._worker.run, self._stop))
         if scheduler:
             loops += self._scheduler_loops()
@@ -319,7 +332,7 @@ class Cronwell:
             scheduler.on_new_runs = self._worker.wake.set  # the same process: no round trip
         if self._wakeup is not None:
             self._wakeup.subscribe(JOBS, scheduler.wake)
-        leader = LeaderLease(self.database, self.clock)
+        leader = LeaderLease(self.database, self.clock, ttl=self.lease / 2)
         reaper = Reaper(self.database, self.clock)
         return [partial(scheduler.run, self._stop, leader), partial(reaper.run, self._stop)]
 

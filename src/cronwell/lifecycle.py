@@ -54,4 +54,5 @@ class AttemptStatus(StrEnum):
     FAILED = "failed"
     TIMED_OUT = "timed_out"
     LOST = "lost"  # its lease expired: the worker died or stalled
+    INTERRUPTED = "interrupted"  # its worker stopped and handed the run back
     CANCELLED = "cancelled"

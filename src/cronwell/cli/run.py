@@ -5,11 +5,13 @@ from __future__ import annotations
 import signal
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import click
 
 from cronwell.app import Cronwell
 from cronwell.cli.options import database_option, open_app
+from cronwell.engine.worker import GRACE, LEASE
 from cronwell.examples import EXAMPLES
 from cronwell.store.history import RunRow, list_runs
 from cronwell.store.migrate import upgrade
@@ -24,6 +26,20 @@ concurrency_option = click.option(
     "--concurrency", default=4, show_default=True, help="Runs at once."
 )
 for_option = click.option("--for", "seconds", type=float, help="Stop after this many seconds.")
+lease_option = click.option(
+    "--lease",
+    type=click.FloatRange(min=1),
+    default=LEASE.total_seconds(),
+    show_default=True,
+    help="Seconds a silent worker keeps its runs (the leader lease is half of it).",
+)
+grace_option = click.option(
+    "--grace",
+    type=click.FloatRange(min=0),
+    default=GRACE.total_seconds(),
+    show_default=True,
+    help="Seconds runs in flight may take to finish on stop before they are handed back.",
+)
 
 
 @click.command()
@@ -31,12 +47,12 @@ for_option = click.option("--for", "seconds", type=float, help="Stop after this 
 @queues_option
 @concurrency_option
 @for_option
+@lease_option
+@grace_option
 @click.option("--no-examples", is_flag=True, help="Do not add example jobs to an empty store.")
-def run(
-    database: str | None, queues: str, concurrency: int, seconds: float | None, no_examples: bool
-) -> None:
+def run(database: str | None, seconds: float | None, no_examples: bool, **options: Any) -> None:
     """Run everything in one process: the scheduler, a worker and the reaper."""
-    app = open_app(database, queues=tuple(queues.split(",")), concurrency=concurrency)
+    app = open_app(database, **_settings(**options))
     if not no_examples and not app.list_schedules():
         _add_examples(app)
     _serve(app, seconds, "cronwell")
@@ -45,9 +61,11 @@ def run(
 @click.command()
 @database_option
 @for_option
-def scheduler(database: str | None, seconds: float | None) -> None:
+@lease_option
+def scheduler(database: str | None, seconds: float | None, lease: float) -> None:
     """Run a scheduler (and the reaper); of many, the one holding the leader lease fires."""
-    _serve(open_app(database), seconds, "the scheduler", worker=False)
+    app = open_app(database, **_settings(lease=lease))
+    _serve(app, seconds, "the scheduler", worker=False)
 
 
 @click.command()
@@ -55,10 +73,27 @@ def scheduler(database: str | None, seconds: float | None) -> None:
 @queues_option
 @concurrency_option
 @for_option
-def worker(database: str | None, queues: str, concurrency: int, seconds: float | None) -> None:
+@lease_option
+@grace_option
+def worker(database: str | None, seconds: float | None, **options: Any) -> None:
     """Run a worker: claim runs from the queues and execute them."""
-    app = open_app(database, queues=tuple(queues.split(",")), concurrency=concurrency)
-    _serve(app, seconds, "the worker", scheduler=False)
+    _serve(open_app(database, **_settings(**options)), seconds, "the worker", scheduler=False)
+
+
+def _settings(
+    *,
+    lease: float,
+    queues: str = "default",
+    concurrency: int = 4,
+    grace: float = GRACE.total_seconds(),
+) -> dict[str, Any]:
+    """The app's settings from the command line's options."""
+    return {
+        "queues": tuple(queues.split(",")),
+        "concurrency": concurrency,
+        "lease": timedelta(seconds=lease),
+        "grace": timedelta(seconds=grace),
+    }
 
 
 def _serve(app: Cronwell, seconds: float | None, what: str, **parts: bool) -> None:

@@ -18,9 +18,10 @@ from cronwell.policies import settle
 from cronwell.spec import OnDead
 from cronwell.store.database import Database
 from cronwell.store.jobs import disable_dead, specs_of
-from cronwell.store.runs import retry_taken_back, take_back_expired
+from cronwell.store.runs import earliest_lease_expiry, retry_taken_back, take_back_expired
 
-INTERVAL = timedelta(seconds=5)
+BATCH = 500
+INTERVAL = timedelta(seconds=5)  # the longest sleep: runs claimed meanwhile have later leases
 
 
 class Reaper:
@@ -40,7 +41,7 @@ class Reaper:
         """Take back every run whose lease expired before ``now``; how long until next time."""
         now = now or self.clock.now()
         with self.database.transaction() as connection:
-            lost = take_back_expired(connection, now)
+            lost = take_back_expired(connection, now, BATCH)
             specs = specs_of(connection, [run.job_id for run in lost])
             for run in lost:
                 version, canonical = specs[run.job_id]
@@ -49,7 +50,13 @@ class Reaper:
                 retry_taken_back(connection, run.id, not_before=settled.not_before, now=now)
                 if settled.status is RunStatus.DEAD and spec.on_dead is OnDead.DISABLE:
                     disable_dead(connection, run.job_id, reason="the lease expired", now=now)
-        return INTERVAL
+            expiry = earliest_lease_expiry(connection)
+        # Wake just after the first lease left runs out: a lost run is retried promptly.
+        if len(lost) == BATCH:
+            return timedelta(0)
+        if expiry is None:
+            return INTERVAL
+        return min(INTERVAL, max(timedelta(0), expiry - now) + timedelta(milliseconds=10))
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():

@@ -24,7 +24,7 @@ from cronwell.spec import JobSpec
 from cronwell.store.database import Database
 from cronwell.store.flags import PAUSED, get_flag
 from cronwell.store.jobs import DueJob, advance_jobs, due_jobs, earliest_due_at
-from cronwell.store.runs import NewRun, active_runs, cancel_runs, insert_runs
+from cronwell.store.runs import NewRun, active_runs, cancel_runs, insert_runs, promote_waiting
 from cronwell.store.signals import RUNS, notify
 
 IDLE = timedelta(minutes=1)  # the longest sleep with nothing due: a safety net, not a poll
@@ -137,6 +137,9 @@ class Scheduler:
             cancel_runs(
                 connection, [rid for _, plan in plans for rid in plan.cancel], now, REPLACED
             )
+            # A waiting run left with nothing to wait for (its job's overlap policy changed
+            # while it waited) starts here at the latest.
+            promote_waiting(connection, [job.id for job in due])
             next_due = [(job.id, plan.next_due_at) for job, plan in plans]
             advance_jobs(connection, next_due, planned_until=now, now=now)
             upcoming = earliest_due_at(connection, now)

@@ -7,18 +7,21 @@ does can overwrite the run's new attempt.
 
 from __future__ import annotations
 
+import os
 import random
 import secrets
+import socket
 import threading
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 
 from cronwell.engine.clock import Clock, SystemClock
 from cronwell.engine.execute import AttemptContext, Command, Target, TaskPath, execute
 from cronwell.engine.specs import SpecCache
 from cronwell.lifecycle import AttemptStatus, RunStatus
-from cronwell.policies import settle
+from cronwell.policies import OverlapPolicy, settle
 from cronwell.spec import JobSpec, OnDead
 from cronwell.store.database import Database
 from cronwell.store.jobs import disable_dead, specs_of
@@ -28,11 +31,16 @@ from cronwell.store.runs import (
     cancel_requested,
     claim_runs,
     finish_attempt,
+    hand_back,
+    next_claimable_at,
     renew_leases,
 )
+from cronwell.store.workers import beat_worker, register_worker, stop_worker
 
 LEASE = timedelta(seconds=30)
+GRACE = timedelta(seconds=30)
 IDLE = timedelta(seconds=1)  # the longest wait for work without a wake-up: the fallback poll
+CANCEL_CHECK_GAP = 0.05  # seconds: cancel requests are looked for at most this often
 
 
 class Worker:
@@ -46,6 +54,7 @@ class Worker:
         queues: Sequence[str] = ("default",),
         concurrency: int = 4,
         lease: timedelta = LEASE,
+        grace: timedelta = GRACE,
         rand: Callable[[], float] = random.random,
     ) -> None:
         self.id = secrets.token_hex(16)
@@ -53,13 +62,16 @@ class Worker:
         self.clock = clock or SystemClock()
         self.queues = tuple(queues)
         self.lease = lease
+        self.grace = grace
         self.wake = threading.Event()
+        self.look_for_cancels = threading.Event()  # set by a cancel signal
         self._rand = rand
         self._slots = concurrency
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix=f"cronwell-{self.id[:6]}")
         self._running: dict[int, tuple[ClaimedRun, threading.Event, Future[None]]] = {}
         self._lock = threading.Lock()
         self._specs = SpecCache()
+        self._interrupted = False
 
     def tick(self, now: datetime | None = None) -> timedelta:
         """Claim as many runs as there are free slots and start them; how long to wait next."""
@@ -80,7 +92,15 @@ class Worker:
         for run in claimed:
             version, canonical = specs[run.job_id]
             self._start(run, self._specs.get(run.job_id, version, canonical))
-        return timedelta(0) if len(claimed) == free else IDLE
+        if len(claimed) == free:
+            return timedelta(0)  # maybe more: claim again as soon as a slot is free
+        return self._until_next_claimable(now)
+
+    def _until_next_claimable(self, now: datetime) -> timedelta:
+        """Sleep until a retry delay ends, not a fallback poll later."""
+        with self.database.transaction(write=False) as connection:
+            upcoming = next_claimable_at(connection, self.queues, now)
+        return IDLE if upcoming is None else min(IDLE, upcoming - now)
 
     def heartbeat(self, now: datetime | None = None) -> None:
         """Renew the leases of runs in flight; stop those cancelled or no longer ours."""
@@ -88,6 +108,7 @@ class Worker:
         with self._lock:
             in_flight = {run_id: cancel for run_id, (_, cancel, _) in self._running.items()}
         with self.database.transaction() as connection:
+            beat_worker(connection, self.id, now)
             held = renew_leases(
                 connection, owner=self.id, run_ids=list(in_flight), until=now + self.lease
             )
@@ -96,36 +117,98 @@ class Worker:
             if run_id not in held or run_id in to_cancel:
                 cancel.set()
 
+    def stop_cancelled(self) -> None:
+        """Stop the runs in flight that someone asked to cancel (a read: no lease renewed)."""
+        with self._lock:
+            in_flight = {run_id: cancel for run_id, (_, cancel, _) in self._running.items()}
+        if not in_flight:
+            return
+        with self.database.transaction(write=False) as connection:
+            to_cancel = cancel_requested(connection, list(in_flight))
+        for run_id in to_cancel:
+            in_flight[run_id].set()
+
     @property
     def in_flight(self) -> int:
         with self._lock:
             return len(self._running)
 
-    def join(self, timeout: float = 60.0) -> None:
-        """Wait for every run in flight to settle (tests, and a graceful shutdown)."""
+    def join(self, timeout: float = 60.0) -> bool:
+        """Wait up to ``timeout`` seconds for every run in flight to settle; True if all did."""
         with self._lock:
             futures = [future for _, _, future in self._running.values()]
-        for future in futures:
-            future.result(timeout=timeout)
+        return not wait(futures, timeout=timeout).not_done
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        self._pool.shutdown(wait=not self._interrupted)
 
     def run(self, stop: threading.Event) -> None:
-        """Claim and execute until ``stop`` is set; then let runs in flight finish."""
-        beat = threading.Thread(target=self._beat, args=(stop,), daemon=True)
+        """Claim and execute until ``stop`` is set; then let runs in flight finish within the
+        grace period and hand back the rest, so another worker takes them at once."""
+        self._register()
+        # Leases are renewed through the grace period too: until every run is settled.
+        settled = threading.Event()
+        beat = threading.Thread(target=self._beat, args=(settled,), daemon=True)
         beat.start()
         while not stop.is_set():
             # Clear before the tick: a wake-up arriving during it must not be lost.
             self.wake.clear()
-            wait = self.tick()
-            self.clock.sleep(wait.total_seconds(), self.wake)
-        self.join()
+            pause = self.tick()
+            self.clock.sleep(pause.total_seconds(), self.wake)
+        if not self.join(self.grace.total_seconds()):
+            self.interrupt()
+        settled.set()
+        self.look_for_cancels.set()
         beat.join()
+        with self.database.transaction() as connection:
+            stop_worker(connection, self.id, self.clock.now())
 
-    def _beat(self, stop: threading.Event) -> None:
-        while not stop.wait(self.lease.total_seconds() / 3):
-            self.heartbeat()
+    def interrupt(self) -> list[int]:
+        """Hand back every run still in flight and stop its execution; the runs handed back.
+
+        The hand-back commits first: from then on this worker's lease is gone, so whatever
+        the stopped attempt reports is refused by the store."""
+        with self._lock:
+            in_flight = {run_id: cancel for run_id, (_, cancel, _) in self._running.items()}
+        with self.database.transaction() as connection:
+            handed = hand_back(
+                connection, owner=self.id, run_ids=list(in_flight), now=self.clock.now()
+            )
+        for cancel in in_flight.values():
+            cancel.set()
+        # A thread-mode task cannot be killed: do not wait on it any longer.
+        self._interrupted = True
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        return handed
+
+    def _register(self) -> None:
+        with self.database.transaction() as connection:
+            register_worker(
+                connection,
+                self.id,
+                hostname=socket.gethostname(),
+                pid=os.getpid(),
+                queues=self.queues,
+                concurrency=self._slots,
+                now=self.clock.now(),
+            )
+
+    def _beat(self, done: threading.Event) -> None:
+        """Renew leases every third of a lease; between renewals, look for cancel requests
+        whenever a signal says there may be one."""
+        interval = self.lease.total_seconds() / 3
+        renew_at = time.monotonic() + interval
+        while not done.is_set():
+            signalled = self.look_for_cancels.wait(max(0.0, renew_at - time.monotonic()))
+            if done.is_set():
+                return
+            if time.monotonic() >= renew_at:
+                self.heartbeat()
+                renew_at = time.monotonic() + interval
+            elif signalled:
+                self.look_for_cancels.clear()
+                self.stop_cancelled()
+                time.sleep(CANCEL_CHECK_GAP)  # signals can come in floods on SQLite
 
     def _start(self, run: ClaimedRun, spec: JobSpec) -> None:
         cancel = threading.Event()
@@ -163,6 +246,7 @@ class Worker:
                 run_status=settled.status,
                 not_before=settled.not_before,
                 reason=settled.reason,
+                has_queue=spec.overlap is OverlapPolicy.QUEUE,
             )
             # A worker whose lease was taken back settles nothing: the reaper already did.
             if moved and settled.status is RunStatus.DEAD and spec.on_dead is OnDead.DISABLE:

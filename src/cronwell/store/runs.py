@@ -14,11 +14,12 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import Connection, and_, func, insert, select, update
 
 from cronwell.lifecycle import ACTIVE, AttemptStatus, RunStatus, Trigger
 from cronwell.store.dialect import insert_ignoring_conflicts
-from cronwell.store.tables import attempts, runs
+from cronwell.store.signals import CANCELS, RUNS, notify
+from cronwell.store.tables import attempts, jobs, runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class ClaimedRun:
     max_attempts: int
     args: list[Any] | None
     kwargs: dict[str, Any] | None
+    started_at: datetime
     lease_expires_at: datetime
 
 
@@ -153,6 +155,7 @@ _CLAIMED_COLUMNS = (
     runs.c.max_attempts,
     runs.c.args,
     runs.c.kwargs,
+    runs.c.started_at,
     runs.c.lease_expires_at,
 )
 
@@ -167,6 +170,7 @@ def _claimed(row: Any) -> ClaimedRun:
         max_attempts=row.max_attempts,
         args=row.args,
         kwargs=row.kwargs,
+        started_at=row.started_at,
         lease_expires_at=row.lease_expires_at,
     )
 
@@ -195,11 +199,13 @@ def finish_attempt(
     run_status: RunStatus,
     not_before: datetime | None = None,
     reason: str | None = None,
+    has_queue: bool = False,
 ) -> bool:
     """Record how an attempt ended and move its run to ``run_status``, if ``owner`` holds it.
 
     ``run_status`` is succeeded, dead, cancelled, or retrying with the ``not_before`` of the
     next attempt. Returns False, changing nothing, when the lease was taken back meanwhile.
+    A run that ends lets its job's waiting run (overlap ``queue``) start, when ``has_queue``.
     """
     values: dict[str, Any] = {"status": run_status, "reason": reason}
     values |= {"lease_owner": None, "lease_expires_at": None}
@@ -212,16 +218,15 @@ def finish_attempt(
     )
     if moved.rowcount != 1:
         return False
-    _close_attempt(connection, run.id, run.attempt, outcome)
+    _close_attempt(connection, run.id, run.attempt, run.started_at, outcome)
+    if has_queue and run_status.is_finished:
+        promote_waiting(connection, [run.job_id])
     return True
 
 
-def _close_attempt(connection: Connection, run_id: int, number: int, outcome: Outcome) -> None:
-    started_at = connection.execute(
-        select(attempts.c.started_at).where(
-            attempts.c.run_id == run_id, attempts.c.number == number
-        )
-    ).scalar_one()
+def _close_attempt(
+    connection: Connection, run_id: int, number: int, started_at: datetime, outcome: Outcome
+) -> None:
     connection.execute(
         update(attempts)
         .where(attempts.c.run_id == run_id, attempts.c.number == number)
@@ -250,6 +255,7 @@ class ExpiredRun:
     job_id: int
     attempt: int
     max_attempts: int
+    started_at: datetime
 
 
 def take_back_expired(connection: Connection, now: datetime, limit: int = 500) -> list[ExpiredRun]:
@@ -271,13 +277,104 @@ def take_back_expired(connection: Connection, now: datetime, limit: int = 500) -
         .where(runs.c.id == chosen.c.id, runs.c.status == RunStatus.RUNNING)
         .where(runs.c.lease_expires_at < now)
         .values(status=RunStatus.RETRYING, lease_owner=None, lease_expires_at=None)
-        .returning(runs.c.id, runs.c.job_id, runs.c.attempts, runs.c.max_attempts)
+        .returning(*_EXPIRED_COLUMNS)
     ).all()
-    lost = [ExpiredRun(row.id, row.job_id, row.attempts, row.max_attempts) for row in taken]
+    lost = [ExpiredRun(*row) for row in taken]
     outcome = Outcome(status=AttemptStatus.LOST, finished_at=now, error="the lease expired")
     for run in lost:
-        _close_attempt(connection, run.id, run.attempt, outcome)
+        _close_attempt(connection, run.id, run.attempt, run.started_at, outcome)
     return lost
+
+
+_EXPIRED_COLUMNS = (
+    runs.c.id,
+    runs.c.job_id,
+    runs.c.attempts,
+    runs.c.max_attempts,
+    runs.c.started_at,
+)
+
+
+def earliest_lease_expiry(connection: Connection) -> datetime | None:
+    """When the first lease of a running run runs out: when the reaper has work next."""
+    return connection.execute(
+        select(func.min(runs.c.lease_expires_at)).where(runs.c.status == RunStatus.RUNNING)
+    ).scalar_one_or_none()
+
+
+def hand_back(
+    connection: Connection, *, owner: str, run_ids: Sequence[int], now: datetime
+) -> list[int]:
+    """Release runs ``owner`` still holds, to be claimed again at once by any worker.
+
+    A stopping worker does this for the runs it could not finish within its grace period.
+    The interrupted attempt is recorded but not counted against the retry budget: the run's
+    ``max_attempts`` grows by one, since the task did not fail.
+    """
+    if not run_ids:
+        return []
+    handed = connection.execute(
+        update(runs)
+        .where(runs.c.id.in_(run_ids), _held_by(owner))
+        .values(
+            status=RunStatus.RETRYING,
+            reason="handed back by a stopping worker",
+            not_before=now,
+            lease_owner=None,
+            lease_expires_at=None,
+            max_attempts=runs.c.max_attempts + 1,
+        )
+        .returning(runs.c.id, runs.c.attempts, runs.c.started_at)
+    ).all()
+    outcome = Outcome(AttemptStatus.INTERRUPTED, now, error="the worker stopped")
+    for row in handed:
+        _close_attempt(connection, row.id, row.attempts, row.started_at, outcome)
+    if handed:
+        notify(connection, RUNS)
+    return sorted(row.id for row in handed)
+
+
+def next_claimable_at(
+    connection: Connection, queues: Sequence[str], now: datetime
+) -> datetime | None:
+    """When the next run in ``queues`` not yet due to start (a retry's delay) becomes due."""
+    return connection.execute(
+        select(func.min(runs.c.not_before)).where(
+            _is_claimable, runs.c.queue.in_(queues), runs.c.not_before > now
+        )
+    ).scalar_one_or_none()
+
+
+def promote_waiting(connection: Connection, job_ids: Sequence[int]) -> int:
+    """Start the oldest waiting run (overlap ``queue``) of each job that has no other active
+    run; returns how many started.
+
+    The job rows are locked first, as the scheduler locks them while it plans: a run the
+    scheduler is adding as waiting either commits before this looks, and is started, or is
+    planned after this commits, and sees no active run to wait for.
+    """
+    if not job_ids:
+        return 0
+    connection.execute(select(jobs.c.id).where(jobs.c.id.in_(job_ids)).with_for_update())
+    waiting, busy = runs.alias("waiting"), runs.alias("busy")
+    is_busy = busy.c.job_id == waiting.c.job_id, busy.c.status.in_(_BUSY)
+    oldest = (
+        select(func.min(waiting.c.id))
+        .where(waiting.c.job_id.in_(job_ids), waiting.c.status == RunStatus.WAITING)
+        .where(~select(busy.c.id).where(*is_busy).exists())
+        .group_by(waiting.c.job_id)
+    )
+    started = connection.execute(
+        update(runs)
+        .where(runs.c.id.in_(oldest), runs.c.status == RunStatus.WAITING)
+        .values(status=RunStatus.PENDING)
+    ).rowcount
+    if started:
+        notify(connection, RUNS)
+    return started
+
+
+_BUSY = sorted({RunStatus.PENDING, RunStatus.RUNNING, RunStatus.RETRYING})
 
 
 def active_runs(connection: Connection, job_ids: Sequence[int]) -> dict[int, list[tuple[int, str]]]:
@@ -301,16 +398,20 @@ def cancel_runs(connection: Connection, run_ids: Sequence[int], now: datetime, r
     if not run_ids:
         return
     waiting = runs.c.status.in_([RunStatus.PENDING, RunStatus.RETRYING, RunStatus.WAITING])
-    connection.execute(
+    ended = connection.execute(
         update(runs)
         .where(runs.c.id.in_(run_ids), waiting)
         .values(status=RunStatus.CANCELLED, reason=reason, finished_at=now)
-    )
-    connection.execute(
+        .returning(runs.c.job_id)
+    ).scalars()
+    promote_waiting(connection, sorted(set(ended)))
+    asked = connection.execute(
         update(runs)
         .where(runs.c.id.in_(run_ids), runs.c.status == RunStatus.RUNNING)
         .values(is_cancel_requested=True, reason=reason)
     )
+    if asked.rowcount:
+        notify(connection, CANCELS)
 
 
 def retry_taken_back(
@@ -328,8 +429,11 @@ def retry_taken_back(
         .where(runs.c.id == run_id, runs.c.status == RunStatus.RETRYING)
         .where(runs.c.lease_owner.is_(None))
         .values(values)
-    )
-    return moved.rowcount == 1
+        .returning(runs.c.job_id)
+    ).scalar_one_or_none()
+    if moved is not None and not_before is None:
+        promote_waiting(connection, [moved])
+    return moved is not None
 
 
 def cancel_requested(connection: Connection, run_ids: Sequence[int]) -> set[int]:

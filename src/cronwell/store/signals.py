@@ -28,7 +28,8 @@ from cronwell.store.database import Database
 
 RUNS = "cronwell_runs"  # runs were made claimable: workers should claim
 JOBS = "cronwell_jobs"  # job definitions changed: the scheduler should recompute its sleep
-CHANNELS = (RUNS, JOBS)
+CANCELS = "cronwell_cancels"  # a running run was asked to stop: its worker should look
+CHANNELS = (RUNS, JOBS, CANCELS)
 POLL = 0.001  # seconds between two reads of PRAGMA data_version on SQLite
 _CONNECT_TIMEOUT = 5  # seconds; a listener stuck connecting would hold up stop()
 
