@@ -53,6 +53,30 @@ def test_a_dead_job_goes_to_the_dlq_and_comes_back(tmp_path: Path) -> None:
     assert json.loads(out(tmp_path, "jobs", "show", "doomed"))["enabled"] is True
     retried = json.loads(out(tmp_path, "runs", "list", "--json", "--job", "doomed"))
     assert [run["trigger"] for run in retried] == ["retry", "manual"]
+    assert json.loads(out(tmp_path, "jobs", "history", "doomed", "--json")) == retried
+
+
+def test_a_run_is_shown_with_its_attempts_and_workers_are_listed(tmp_path: Path) -> None:
+    (tmp_path / "jobs.yaml").write_text(JOBS.replace('"true"', '"echo synced"'))
+    out(tmp_path, "apply", "jobs.yaml")
+    run_id = out(tmp_path, "jobs", "trigger", "sync").split()[2]
+    out(tmp_path, "run", "--for", "2", "--no-examples", "--concurrency", "3")
+    shown = json.loads(out(tmp_path, "runs", "show", run_id))
+    assert (shown["job"], shown["status"], shown["trigger"]) == ("sync", "succeeded", "manual")
+    (attempt,) = shown["attempt_details"]
+    assert (attempt["number"], attempt["status"], attempt["exit_code"]) == (1, "succeeded", 0)
+    assert attempt["output"] == "synced\n" and attempt["duration"] >= 0
+    assert json.loads(out(tmp_path, "workers", "--json")) == [], "the worker stopped"
+    (stopped,) = json.loads(out(tmp_path, "workers", "--all", "--json"))
+    assert (stopped["id"], stopped["concurrency"], stopped["alive"]) == (
+        attempt["worker_id"],
+        3,
+        False,
+    )
+    done = cronwell(tmp_path, "runs", "show", "999")
+    assert (done.returncode, done.stderr) == (2, "cronwell: RUN: run 999 does not exist\n")
+    done = cronwell(tmp_path, "jobs", "history", "ghost")
+    assert (done.returncode, done.stderr) == (2, "cronwell: JOB: no job named 'ghost'\n")
 
 
 def test_pause_resume_delete_and_stats(tmp_path: Path) -> None:

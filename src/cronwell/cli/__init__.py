@@ -17,6 +17,7 @@ from cronwell.cli.jobs import dlq, jobs
 from cronwell.cli.locks import locks
 from cronwell.cli.run import db, run, scheduler, worker
 from cronwell.cli.schedules import explain, next_due
+from cronwell.cli.workers import workers
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -34,6 +35,7 @@ for command in (
     runs,
     dlq,
     locks,
+    workers,
     stats,
     db,
     next_due,

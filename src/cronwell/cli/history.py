@@ -5,27 +5,23 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 import click
 
 from cronwell.app import Cronwell, JobNotFound, RunNotFound
 from cronwell.cli.errors import InputError
-from cronwell.cli.options import database_option, json_option, open_app, print_rows
-from cronwell.store.history import list_runs
+from cronwell.cli.options import (
+    RUN_COLUMNS,
+    database_option,
+    json_option,
+    open_app,
+    print_rows,
+)
+from cronwell.store.history import attempts_of, find_run, list_runs
 
 T = TypeVar("T")
-RUN_COLUMNS = (
-    "id",
-    "job",
-    "scheduled_for",
-    "trigger",
-    "status",
-    "reason",
-    "attempts",
-    "started_at",
-    "finished_at",
-)
 
 
 @click.group()
@@ -47,6 +43,29 @@ def runs_list(
     with app.database.transaction(write=False) as connection:
         found = list_runs(connection, job=job, status=status, limit=limit)
     print_rows([asdict(row) for row in found], RUN_COLUMNS, as_json)
+
+
+@runs.command("show")
+@click.argument("run_id", metavar="RUN", type=int)
+@database_option
+def runs_show(run_id: int, database: str | None) -> None:
+    """RUN with every attempt: worker, outcome, duration, exit code, error, output, logs."""
+    app = open_app(database)
+    with app.database.transaction(write=False) as connection:
+        found = find_run(connection, run_id)
+        tried = attempts_of(connection, run_id)
+    if found is None:
+        raise InputError(f"RUN: run {run_id} does not exist")
+    shown = asdict(found) | {"attempt_details": [asdict(attempt) for attempt in tried]}
+    click.echo(json.dumps(shown, indent=2, default=_json))
+
+
+def _json(value: object) -> object:
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
 
 
 @click.command()

@@ -11,8 +11,14 @@ import click
 
 from cronwell.app import Cronwell, Job, JobNotFound
 from cronwell.cli.errors import InputError
-from cronwell.cli.options import database_option, json_option, open_app, print_rows
-from cronwell.store.history import dead_runs
+from cronwell.cli.options import (
+    RUN_COLUMNS,
+    database_option,
+    json_option,
+    open_app,
+    print_rows,
+)
+from cronwell.store.history import dead_runs, list_runs
 
 JOB_COLUMNS = ("name", "schedule", "enabled", "next_due_at", "description")
 DEAD_COLUMNS = ("id", "job", "scheduled_for", "attempts", "finished_at", "reason")
@@ -47,6 +53,20 @@ def jobs_show(job: str, database: str | None) -> None:
         "next_run_times": app.get_next_run_times(found.id, 5),
     }
     click.echo(json.dumps(shown, indent=2, default=str))
+
+
+@jobs.command("history")
+@job_argument
+@database_option
+@json_option
+@click.option("--limit", default=20, show_default=True, help="How many, newest first.")
+def jobs_history(job: str, database: str | None, as_json: bool, limit: int) -> None:
+    """JOB's runs, the most recently due first (``runs show RUN`` tells one in full)."""
+    app = open_app(database)
+    name = _job(app, job).name
+    with app.database.transaction(write=False) as connection:
+        found = list_runs(connection, job=name, limit=limit)
+    print_rows([asdict(row) for row in found], RUN_COLUMNS, as_json)
 
 
 def _job_action(name: str, help_text: str, act: Callable[[Cronwell, int], str]) -> None:

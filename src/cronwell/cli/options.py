@@ -24,6 +24,17 @@ database_option = click.option(
     envvar=ENV_DATABASE,
     help=f"sqlite:///FILE or postgresql://... [${ENV_DATABASE}, else sqlite:///cronwell.db]",
 )
+RUN_COLUMNS = (
+    "id",
+    "job",
+    "scheduled_for",
+    "trigger",
+    "status",
+    "reason",
+    "attempts",
+    "started_at",
+    "finished_at",
+)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 

@@ -190,6 +190,7 @@ class Worker:
                 pid=os.getpid(),
                 queues=self.queues,
                 concurrency=self._slots,
+                lease=self.lease,
                 now=self.clock.now(),
             )
 

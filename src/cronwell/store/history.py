@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, select
 
-from cronwell.store.tables import jobs, runs
+from cronwell.store.tables import attempts, jobs, runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +24,21 @@ class RunRow:
     finished_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class AttemptRow:
+    number: int
+    worker_id: str | None
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    duration: timedelta | None
+    exit_code: int | None
+    peak_memory: int | None
+    error: str | None
+    output: str | None
+    logs: list[dict[str, Any]] | None
+
+
 def list_runs(
     connection: Connection,
     *,
@@ -33,7 +48,20 @@ def list_runs(
     limit: int = 50,
 ) -> list[RunRow]:
     """Runs, the most recently due first (by finish when ``finished_after`` is given)."""
-    query = select(
+    query = _history()
+    if job is not None:
+        query = query.where(jobs.c.name == job)
+    if status is not None:
+        query = query.where(runs.c.status == status)
+    if finished_after is not None:
+        query = query.where(runs.c.finished_at > finished_after).order_by(runs.c.finished_at)
+    else:
+        query = query.order_by(runs.c.scheduled_for.desc(), runs.c.id.desc())
+    return [RunRow(**row._mapping) for row in connection.execute(query.limit(limit))]
+
+
+def _history() -> Any:
+    return select(
         runs.c.id,
         jobs.c.name.label("job"),
         runs.c.scheduled_for,
@@ -44,15 +72,6 @@ def list_runs(
         runs.c.started_at,
         runs.c.finished_at,
     ).join(jobs, jobs.c.id == runs.c.job_id)
-    if job is not None:
-        query = query.where(jobs.c.name == job)
-    if status is not None:
-        query = query.where(runs.c.status == status)
-    if finished_after is not None:
-        query = query.where(runs.c.finished_at > finished_after).order_by(runs.c.finished_at)
-    else:
-        query = query.order_by(runs.c.scheduled_for.desc(), runs.c.id.desc())
-    return [RunRow(**row._mapping) for row in connection.execute(query.limit(limit))]
 
 
 def dead_runs(connection: Connection, limit: int = 100) -> list[RunRow]:
@@ -89,3 +108,17 @@ def run_leases(connection: Connection) -> list[RunLease]:
 def get_run(connection: Connection, run_id: int) -> Any:
     """One run's row, or None."""
     return connection.execute(select(runs).where(runs.c.id == run_id)).first()
+
+
+def find_run(connection: Connection, run_id: int) -> RunRow | None:
+    """One run as history shows it, or None."""
+    query = _history().where(runs.c.id == run_id)
+    row = connection.execute(query).first()
+    return None if row is None else RunRow(**row._mapping)
+
+
+def attempts_of(connection: Connection, run_id: int) -> list[AttemptRow]:
+    """A run's attempts, the first first: who ran it, how it ended, what it said."""
+    columns = [attempts.c[field] for field in AttemptRow.__slots__]
+    query = select(*columns).where(attempts.c.run_id == run_id).order_by(attempts.c.number)
+    return [AttemptRow(**row._mapping) for row in connection.execute(query)]

@@ -141,6 +141,7 @@ workers = Table(
     Column("pid", Integer, nullable=False),
     Column("queues", JSON, nullable=False),
     Column("concurrency", Integer, nullable=False),
+    Column("lease", Interval, nullable=False),  # it beats every third of this
     Column("started_at", UtcDateTime, nullable=False),
     Column("heartbeat_at", UtcDateTime, nullable=False),
     Column("stopped_at", UtcDateTime, nullable=True),

@@ -23,6 +23,7 @@ class WorkerRow:
     pid: int
     queues: list[str]
     concurrency: int
+    lease: timedelta
     started_at: datetime
     heartbeat_at: datetime
     stopped_at: datetime | None
@@ -36,6 +37,7 @@ def register_worker(
     pid: int,
     queues: Sequence[str],
     concurrency: int,
+    lease: timedelta,
     now: datetime,
 ) -> None:
     connection.execute(
@@ -45,6 +47,7 @@ def register_worker(
             pid=pid,
             queues=list(queues),
             concurrency=concurrency,
+            lease=lease,
             started_at=now,
             heartbeat_at=now,
         )
@@ -62,15 +65,15 @@ def stop_worker(connection: Connection, worker_id: str, now: datetime) -> None:
 
 
 def list_workers(
-    connection: Connection, *, since: datetime | None = None, limit: int = 100
+    connection: Connection, *, include_stopped: bool = True, limit: int = 100
 ) -> list[WorkerRow]:
-    """Workers, the most recently started first; with ``since``, only those that beat since."""
+    """Workers, the most recently started first."""
     query = select(workers).order_by(workers.c.started_at.desc(), workers.c.id).limit(limit)
-    if since is not None:
-        query = query.where(workers.c.heartbeat_at >= since)
+    if not include_stopped:
+        query = query.where(workers.c.stopped_at.is_(None))
     return [WorkerRow(**row._mapping) for row in connection.execute(query)]
 
 
-def is_alive(row: WorkerRow, now: datetime, lease: timedelta) -> bool:
-    """Still working: not stopped, and beat within one lease."""
-    return row.stopped_at is None and row.heartbeat_at >= now - lease
+def is_alive(row: WorkerRow, now: datetime) -> bool:
+    """Still working: not stopped, and beat within its lease."""
+    return row.stopped_at is None and row.heartbeat_at >= now - row.lease

@@ -83,6 +83,7 @@ def upgrade() -> None:
         sa.Column("pid", sa.Integer(), nullable=False),
         sa.Column("queues", sa.JSON(), nullable=False),
         sa.Column("concurrency", sa.Integer(), nullable=False),
+        sa.Column("lease", sa.Interval(), nullable=False),
         sa.Column("started_at", cronwell.store.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("heartbeat_at", cronwell.store.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("stopped_at", cronwell.store.types.UtcDateTime(timezone=True), nullable=True),
