@@ -336,15 +336,18 @@ class Cronwell:
         reaper = Reaper(self.database, self.clock)
         return [partial(scheduler.run, self._stop, leader), partial(reaper.run, self._stop)]
 
-    def shutdown(self, timeout: float = 30.0) -> None:
-        """Stop the loops; runs in flight finish first (within ``timeout``)."""
+    def shutdown(self) -> None:
+        """Stop the loops: runs in flight get the grace period to finish, and what is still
+        running then is handed back to be claimed again by any worker."""
         self._stop.set()
         if self._wakeup is not None:
             self._wakeup.stop()
         if self._worker is not None:
             self._worker.wake.set()
+        # The worker's loop ends after the grace period and the hand-back; allow for both.
+        deadline = self.grace.total_seconds() + self.lease.total_seconds()
         for thread in self._threads:
-            thread.join(timeout)
+            thread.join(deadline)
         if self._worker is not None:
             self._worker.close()
         self.database.dispose()
