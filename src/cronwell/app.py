@@ -336,6 +336,11 @@ class Cronwell:
         reaper = Reaper(self.database, self.clock)
         return [partial(scheduler.run, self._stop, leader), partial(reaper.run, self._stop)]
 
+    def interrupt(self) -> list[int]:
+        """Hand back the runs in flight at once, without waiting out the grace period (a
+        second Ctrl-C); returns their ids. ``shutdown`` still has to be called."""
+        return [] if self._worker is None else self._worker.interrupt()
+
     def shutdown(self) -> None:
         """Stop the loops: runs in flight get the grace period to finish, and what is still
         running then is handed back to be claimed again by any worker."""

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 CRONWELL = [sys.executable, "-c", "from cronwell.cli import entry_point; entry_point()"]
@@ -54,3 +56,33 @@ def test_a_bad_database_url_exits_2_in_one_line(tmp_path: Path) -> None:
         "cronwell: --database: unsupported backend 'mysql'; use sqlite:///FILE or postgresql://..."
     )
     assert done.stdout == ""
+
+
+def test_a_second_ctrl_c_hands_back_the_runs_in_flight_at_once(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if key != "CRONWELL_DATABASE_URL"}
+    (tmp_path / "jobs.yaml").write_text("jobs:\n  - name: slow\n    command: sleep 60\n")
+    cronwell(tmp_path, "apply", "jobs.yaml")
+    cronwell(tmp_path, "jobs", "trigger", "slow")
+    command = [*CRONWELL, "run", "--no-examples", "--grace", "120"]
+    pipe = subprocess.PIPE
+    with subprocess.Popen(command, cwd=tmp_path, env=env, stdout=pipe, text=True) as running:
+        assert running.stdout is not None
+        assert "Ctrl-C stops it" in running.stdout.readline()
+        _wait_for_status(tmp_path, "running")
+        running.send_signal(signal.SIGINT)
+        assert "120 s to finish" in running.stdout.readline()
+        running.send_signal(signal.SIGINT)
+        assert running.wait(timeout=30) == 0, "it did not wait out the grace period"
+        assert "1 run(s) in flight handed back" in running.stdout.read()
+    shown = json.loads(cronwell(tmp_path, "runs", "show", "1").stdout)
+    assert (shown["status"], shown["attempt_details"][0]["status"]) == ("retrying", "interrupted")
+
+
+def _wait_for_status(cwd: Path, status: str) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        listed = json.loads(cronwell(cwd, "runs", "list", "--json").stdout)
+        if listed and listed[0]["status"] == status:
+            return
+        assert time.monotonic() < deadline, f"no run became {status}"
+        time.sleep(0.2)

@@ -98,13 +98,14 @@ def _settings(
 
 def _serve(app: Cronwell, seconds: float | None, what: str, **parts: bool) -> None:
     """Start the parts, report runs as they end, stop gracefully on a signal or the deadline."""
-    stop = _stop_on_signals()
+    stop = _stop_on_signals(app)
     app.start(**parts)
     click.echo(f"{what} is running on {app.database.url.render_as_string()}: Ctrl-C stops it.")
     try:
         _report(app, stop, seconds)
     finally:
-        click.echo("stopping: letting runs in flight finish...")
+        grace = app.grace.total_seconds()
+        click.echo(f"stopping: runs in flight have {grace:g} s to finish (Ctrl-C again: now)...")
         app.shutdown()
     click.echo("stopped.")
 
@@ -116,10 +117,19 @@ def _add_examples(app: Cronwell) -> None:
         app.schedule(**example)
 
 
-def _stop_on_signals() -> threading.Event:
+def _stop_on_signals(app: Cronwell) -> threading.Event:
+    """The first SIGINT or SIGTERM stops gracefully; a second hands back what is running."""
     stop = threading.Event()
+
+    def on_signal(*_: object) -> None:
+        if not stop.is_set():
+            stop.set()
+            return
+        handed = app.interrupt()
+        click.echo(f"stopping now: {len(handed)} run(s) in flight handed back.")
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, on_signal)
     return stop
 
 
