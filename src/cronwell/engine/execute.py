@@ -38,6 +38,8 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
+from queue import Empty, SimpleQueue
 from typing import IO, Any
 
 from cronwell.engine.child import DOTTED_PATH, TaskContext, call, resolve
@@ -413,11 +415,7 @@ class _ThreadAttempt:
     def __init__(self, task: _Call, context: TaskContext) -> None:
         self.done = threading.Event()
         self.error: str | None = None
-        name = f"cronwell-run-{context.run_id}-attempt-{context.attempt}"
-        self._thread = threading.Thread(
-            target=self._run, args=(task, context), name=name, daemon=True
-        )
-        self._thread.start()
+        _THREADS.start(partial(self._run, task, context))
 
     def _run(self, task: _Call, context: TaskContext) -> None:
         try:
@@ -426,3 +424,43 @@ class _ThreadAttempt:
             self.error = traceback.format_exc()
         finally:
             self.done.set()
+
+
+class _TaskThreads:
+    """The daemon threads thread-mode tasks run in, each kept for a next task once its task
+    returns: starting a thread costs more than a short task. A task that overruns (a timeout,
+    an ignored cancel) keeps its thread; a new one starts when none is free, and a thread idle
+    for ``IDLE_THREAD`` seconds ends."""
+
+    def __init__(self) -> None:
+        self._idle: list[SimpleQueue[Callable[[], None]]] = []
+        self._lock = threading.Lock()
+
+    def start(self, job: Callable[[], None]) -> None:
+        with self._lock:
+            inbox = self._idle.pop() if self._idle else None
+        if inbox is None:
+            inbox = SimpleQueue()
+            threading.Thread(
+                target=self._serve, args=(inbox,), name="cronwell-task", daemon=True
+            ).start()
+        inbox.put(job)
+
+    def _serve(self, inbox: SimpleQueue[Callable[[], None]]) -> None:
+        while True:
+            try:
+                job = inbox.get(timeout=IDLE_THREAD)
+            except Empty:
+                with self._lock:
+                    if inbox not in self._idle:
+                        continue  # handed a task just now: it is on its way
+                    self._idle.remove(inbox)
+                    return
+            job()
+            del job
+            with self._lock:
+                self._idle.append(inbox)
+
+
+IDLE_THREAD = 60.0
+_THREADS = _TaskThreads()

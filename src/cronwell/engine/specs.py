@@ -16,6 +16,10 @@ class SpecCache:
         self._specs: OrderedDict[tuple[int, int], JobSpec] = OrderedDict()
         self._size = size
 
+    def has(self, job_id: int, version: int) -> bool:
+        """Whether this version of the job is cached: ``get`` would not read ``canonical``."""
+        return (job_id, version) in self._specs
+
     def get(self, job_id: int, version: int, canonical: Mapping[str, Any]) -> JobSpec:
         key = (job_id, version)
         spec = self._specs.get(key)

@@ -3,6 +3,10 @@
 A worker is known by a fresh random token, never by a host or pod name that a successor could
 reuse: every transition it makes names that token, so after its lease is taken back nothing it
 does can overwrite the run's new attempt.
+
+Attempts run on a thread pool; how each ended is queued, and the worker's loop settles the
+queue and claims for the freed slots in one transaction per tick. Under load one transaction
+settles and claims many runs; an idle worker settles a run as soon as it ends.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 
+from sqlalchemy import Connection
+
 from cronwell.engine.clock import Clock, SystemClock
 from cronwell.engine.execute import AttemptContext, Command, Target, TaskPath, execute
 from cronwell.engine.specs import SpecCache
@@ -27,10 +33,11 @@ from cronwell.store.database import Database
 from cronwell.store.jobs import disable_dead, specs_of
 from cronwell.store.runs import (
     ClaimedRun,
+    Finish,
     Outcome,
     cancel_requested,
     claim_runs,
-    finish_attempt,
+    finish_attempts,
     hand_back,
     next_claimable_at,
     renew_leases,
@@ -68,46 +75,107 @@ class Worker:
         self._rand = rand
         self._slots = concurrency
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix=f"cronwell-{self.id[:6]}")
+        # Claimed and not yet settled: executing, or ended and waiting in _ended.
         self._running: dict[int, tuple[ClaimedRun, threading.Event, Future[None]]] = {}
+        self._ended: list[tuple[Finish, JobSpec]] = []
         self._lock = threading.Lock()
+        # This worker's write transactions take turns here: on SQLite, threads that wait for
+        # the file's write lock inside SQLite sleep for milliseconds between tries.
+        self._writing = threading.Lock()
         self._specs = SpecCache()
         self._interrupted = False
 
     def tick(self, now: datetime | None = None) -> timedelta:
-        """Claim as many runs as there are free slots and start them; how long to wait next."""
-        free = self._slots - self.in_flight
-        if free <= 0:
+        """Settle the runs that ended, claim as many runs as there are free slots and start
+        them, all in one transaction; returns how long to wait next."""
+        with self._lock:
+            ended, self._ended = self._ended, []
+            free = self._slots - len(self._running) + len(ended)
+        if free <= 0 and not ended:
             return IDLE
         now = now or self.clock.now()
-        with self.database.transaction() as connection:
-            claimed = claim_runs(
-                connection,
-                owner=self.id,
-                queues=self.queues,
-                now=now,
-                lease=self.lease,
-                limit=free,
-            )
-            specs = specs_of(connection, [run.job_id for run in claimed])
-        for run in claimed:
-            version, canonical = specs[run.job_id]
-            self._start(run, self._specs.get(run.job_id, version, canonical))
+        try:
+            with self._writing, self.database.transaction() as connection:
+                self._settle(connection, ended)
+                claimed = self._claim(connection, now, free)
+                upcoming = None
+                if len(claimed) < free:  # nothing more to claim now: when is the next?
+                    upcoming = next_claimable_at(connection, self.queues, now)
+        except BaseException:
+            self._requeue(ended)
+            raise
+        self._forget(ended)
+        for run, spec in claimed:
+            self._start(run, spec)
         if len(claimed) == free:
             return timedelta(0)  # maybe more: claim again as soon as a slot is free
-        return self._until_next_claimable(now)
-
-    def _until_next_claimable(self, now: datetime) -> timedelta:
-        """Sleep until a retry delay ends, not a fallback poll later."""
-        with self.database.transaction(write=False) as connection:
-            upcoming = next_claimable_at(connection, self.queues, now)
+        # Sleep until a retry delay ends, not a fallback poll later.
         return IDLE if upcoming is None else min(IDLE, upcoming - now)
+
+    def _claim(
+        self, connection: Connection, now: datetime, free: int
+    ) -> list[tuple[ClaimedRun, JobSpec]]:
+        if free <= 0:
+            return []
+        claimed = claim_runs(
+            connection, owner=self.id, queues=self.queues, now=now, lease=self.lease, limit=free
+        )
+        # Only a job version this worker has not parsed yet is read.
+        unknown = [
+            run.job_id for run in claimed if not self._specs.has(run.job_id, run.job_version)
+        ]
+        specs = specs_of(connection, unknown)
+        found = []
+        for run in claimed:
+            version, canonical = specs.get(run.job_id, (run.job_version, {}))
+            found.append((run, self._specs.get(run.job_id, version, canonical)))
+        return found
+
+    def settle_ended(self) -> None:
+        """Settle the runs that ended and were not settled yet, in one transaction."""
+        with self._lock:
+            ended, self._ended = self._ended, []
+        if not ended:
+            return
+        try:
+            with self._writing, self.database.transaction() as connection:
+                self._settle(connection, ended)
+        except BaseException:
+            self._requeue(ended)
+            raise
+        self._forget(ended)
+
+    def _settle(self, connection: Connection, ended: list[tuple[Finish, JobSpec]]) -> None:
+        """Finish the attempts that ended; a run whose lease was taken back changes nothing:
+        the reaper already settled it."""
+        moved = finish_attempts(connection, self.id, [finish for finish, _ in ended])
+        specs = {finish.run.id: spec for finish, spec in ended}
+        for finish in moved:
+            spec = specs[finish.run.id]
+            if finish.run_status is RunStatus.DEAD and spec.on_dead is OnDead.DISABLE:
+                reason = finish.reason or "dead"
+                disable_dead(
+                    connection, finish.run.job_id, reason=reason, now=finish.outcome.finished_at
+                )
+
+    def _requeue(self, ended: list[tuple[Finish, JobSpec]]) -> None:
+        with self._lock:
+            self._ended[:0] = ended
+
+    def _forget(self, ended: list[tuple[Finish, JobSpec]]) -> None:
+        """Free the slots of settled runs; their leases are no longer renewed."""
+        if not ended:
+            return
+        with self._lock:
+            for finish, _ in ended:
+                self._running.pop(finish.run.id, None)
 
     def heartbeat(self, now: datetime | None = None) -> None:
         """Renew the leases of runs in flight; stop those cancelled or no longer ours."""
         now = now or self.clock.now()
         with self._lock:
             in_flight = {run_id: cancel for run_id, (_, cancel, _) in self._running.items()}
-        with self.database.transaction() as connection:
+        with self._writing, self.database.transaction() as connection:
             beat_worker(connection, self.id, now)
             held = renew_leases(
                 connection, owner=self.id, run_ids=list(in_flight), until=now + self.lease
@@ -134,10 +202,13 @@ class Worker:
             return len(self._running)
 
     def join(self, timeout: float = 60.0) -> bool:
-        """Wait up to ``timeout`` seconds for every run in flight to settle; True if all did."""
+        """Wait up to ``timeout`` seconds for every run in flight to end, and settle them;
+        True if all did."""
         with self._lock:
             futures = [future for _, _, future in self._running.values()]
-        return not wait(futures, timeout=timeout).not_done
+        is_done = not wait(futures, timeout=timeout).not_done
+        self.settle_ended()
+        return is_done
 
     def close(self) -> None:
         self._pool.shutdown(wait=not self._interrupted)
@@ -168,9 +239,10 @@ class Worker:
 
         The hand-back commits first: from then on this worker's lease is gone, so whatever
         the stopped attempt reports is refused by the store."""
+        self.settle_ended()  # what already ended is settled, not handed back
         with self._lock:
             in_flight = {run_id: cancel for run_id, (_, cancel, _) in self._running.items()}
-        with self.database.transaction() as connection:
+        with self._writing, self.database.transaction() as connection:
             handed = hand_back(
                 connection, owner=self.id, run_ids=list(in_flight), now=self.clock.now()
             )
@@ -179,6 +251,9 @@ class Worker:
         # A thread-mode task cannot be killed: do not wait on it any longer.
         self._interrupted = True
         self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:  # attempts that never started end nowhere: forget them here
+            for run_id in [i for i, (_, _, future) in self._running.items() if future.cancelled()]:
+                del self._running[run_id]
         return handed
 
     def _register(self) -> None:
@@ -231,28 +306,12 @@ class Worker:
             )
         except ValueError as error:  # a task the worker cannot even start
             outcome = Outcome(AttemptStatus.FAILED, self.clock.now(), error=str(error))
-        self._settle(run, spec, outcome)
-        with self._lock:
-            del self._running[run.id]
-        self.wake.set()  # a slot is free
-
-    def _settle(self, run: ClaimedRun, spec: JobSpec, outcome: Outcome) -> None:
         settled = settle(spec.retry, outcome.status, run.attempt, outcome.finished_at, self._rand())
-        with self.database.transaction() as connection:
-            moved = finish_attempt(
-                connection,
-                run,
-                self.id,
-                outcome,
-                run_status=settled.status,
-                not_before=settled.not_before,
-                reason=settled.reason,
-                has_queue=spec.overlap is OverlapPolicy.QUEUE,
-            )
-            # A worker whose lease was taken back settles nothing: the reaper already did.
-            if moved and settled.status is RunStatus.DEAD and spec.on_dead is OnDead.DISABLE:
-                reason = settled.reason or "dead"
-                disable_dead(connection, run.job_id, reason=reason, now=outcome.finished_at)
+        has_queue = spec.overlap is OverlapPolicy.QUEUE
+        finish = Finish(run, outcome, settled.status, settled.not_before, settled.reason, has_queue)
+        with self._lock:
+            self._ended.append((finish, spec))
+        self.wake.set()  # the loop settles it and fills the slot
 
 
 def target_of(spec: JobSpec) -> Target:

@@ -14,12 +14,23 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    String,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 
 from cronwell.lifecycle import ACTIVE, AttemptStatus, RunStatus, Trigger
 from cronwell.store.dialect import insert_ignoring_conflicts
 from cronwell.store.signals import CANCELS, RUNS, notify
 from cronwell.store.tables import attempts, jobs, runs
+from cronwell.store.types import UtcDateTime
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +66,7 @@ class ClaimedRun:
     kwargs: dict[str, Any] | None
     started_at: datetime
     lease_expires_at: datetime
+    job_version: int = 0  # the job's version at the claim: which definition to run
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +99,18 @@ def insert_runs(connection: Connection, new_runs: Sequence[NewRun], now: datetim
     )
 
 
+def _status_in(*statuses: RunStatus) -> Any:
+    """``status IN (...)`` with the statuses written into the SQL, as the partial indexes'
+    predicates are: a planner uses such an index only when it sees the same constants, never
+    for bound parameters (SQLite at all; PostgreSQL not in a generic prepared plan)."""
+    return runs.c.status.in_(
+        [literal(str(status), String(), literal_execute=True) for status in statuses]
+    )
+
+
 # A retrying run is claimable once its not_before has come: no loop has to promote it.
-_is_claimable = runs.c.status.in_([RunStatus.PENDING, RunStatus.RETRYING])
+_is_claimable = _status_in(RunStatus.PENDING, RunStatus.RETRYING)
+_is_running = _status_in(RunStatus.RUNNING)
 
 
 def claim_runs(
@@ -106,29 +128,8 @@ def claim_runs(
     oldest. PostgreSQL skips rows another worker has locked; SQLite's BEGIN IMMEDIATE already
     serializes claimers, and the ``status = 'pending'`` guard holds on both.
     """
-    # A CTE, not "id IN (subquery)": PostgreSQL may run such a subquery more than once and
-    # then claim more than ``limit`` rows; a locking CTE runs exactly once.
-    chosen = (
-        select(runs.c.id)
-        .where(_is_claimable, runs.c.queue.in_(queues))
-        .where(runs.c.not_before <= now)
-        .order_by(runs.c.priority, runs.c.not_before, runs.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .cte("chosen")
-    )
-    claimed = connection.execute(
-        update(runs)
-        .where(runs.c.id == chosen.c.id, _is_claimable)
-        .values(
-            status=RunStatus.RUNNING,
-            lease_owner=owner,
-            lease_expires_at=now + lease,
-            started_at=now,
-            attempts=runs.c.attempts + 1,
-        )
-        .returning(*_CLAIMED_COLUMNS)
-    ).all()
+    params = {"queues": list(queues), "now": now, "n": limit, "owner": owner}
+    claimed = connection.execute(_CLAIM, params | {"until": now + lease}).all()
     if claimed:
         connection.execute(
             insert(attempts),
@@ -143,7 +144,7 @@ def claim_runs(
                 for row in claimed
             ],
         )
-    return sorted((_claimed(row) for row in claimed), key=lambda run: run.id)
+    return sorted((_claimed(row, now, now + lease) for row in claimed), key=lambda run: run.id)
 
 
 _CLAIMED_COLUMNS = (
@@ -155,12 +156,38 @@ _CLAIMED_COLUMNS = (
     runs.c.max_attempts,
     runs.c.args,
     runs.c.kwargs,
-    runs.c.started_at,
-    runs.c.lease_expires_at,
+    # Read with the claim, so a worker that knows this version of the job reads nothing more.
+    select(jobs.c.version).where(jobs.c.id == runs.c.job_id).scalar_subquery().label("version"),
 )
 
 
-def _claimed(row: Any) -> ClaimedRun:
+# A CTE, not "id IN (subquery)": PostgreSQL may run such a subquery more than once and then
+# claim more than ``limit`` rows; a locking CTE runs exactly once. Built once, with bound
+# parameters: building a statement per call costs more than running it.
+_CHOSEN = (
+    select(runs.c.id)
+    .where(_is_claimable, runs.c.queue.in_(bindparam("queues", expanding=True)))
+    .where(runs.c.not_before <= bindparam("now", type_=UtcDateTime()))
+    .order_by(runs.c.priority, runs.c.not_before, runs.c.id)
+    .limit(bindparam("n"))
+    .with_for_update(skip_locked=True)
+    .cte("chosen")
+)
+_CLAIM = (
+    update(runs)
+    .where(runs.c.id == _CHOSEN.c.id, _is_claimable)
+    .values(
+        status=RunStatus.RUNNING,
+        lease_owner=bindparam("owner"),
+        lease_expires_at=bindparam("until", type_=UtcDateTime()),
+        started_at=bindparam("now", type_=UtcDateTime()),
+        attempts=runs.c.attempts + 1,
+    )
+    .returning(*_CLAIMED_COLUMNS)
+)
+
+
+def _claimed(row: Any, started_at: datetime, lease_expires_at: datetime) -> ClaimedRun:
     return ClaimedRun(
         id=row.id,
         job_id=row.job_id,
@@ -170,8 +197,9 @@ def _claimed(row: Any) -> ClaimedRun:
         max_attempts=row.max_attempts,
         args=row.args,
         kwargs=row.kwargs,
-        started_at=row.started_at,
-        lease_expires_at=row.lease_expires_at,
+        started_at=started_at,
+        lease_expires_at=lease_expires_at,
+        job_version=row.version,
     )
 
 
@@ -190,6 +218,23 @@ def renew_leases(
     return set(held.scalars())
 
 
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """How one claimed run ends: its attempt's ``outcome`` and the run's next status.
+
+    ``run_status`` is succeeded, dead, cancelled, or retrying with the ``not_before`` of the
+    next attempt. ``has_queue``: the job's overlap policy is ``queue``, so a run that ends lets
+    the job's oldest waiting run start.
+    """
+
+    run: ClaimedRun
+    outcome: Outcome
+    run_status: RunStatus
+    not_before: datetime | None = None
+    reason: str | None = None
+    has_queue: bool = False
+
+
 def finish_attempt(
     connection: Connection,
     run: ClaimedRun,
@@ -203,44 +248,116 @@ def finish_attempt(
 ) -> bool:
     """Record how an attempt ended and move its run to ``run_status``, if ``owner`` holds it.
 
-    ``run_status`` is succeeded, dead, cancelled, or retrying with the ``not_before`` of the
-    next attempt. Returns False, changing nothing, when the lease was taken back meanwhile.
-    A run that ends lets its job's waiting run (overlap ``queue``) start, when ``has_queue``.
+    Returns False, changing nothing, when the lease was taken back meanwhile. One run of
+    ``finish_attempts``.
     """
-    values: dict[str, Any] = {"status": run_status, "reason": reason}
-    values |= {"lease_owner": None, "lease_expires_at": None}
-    if run_status.is_finished:
-        values["finished_at"] = outcome.finished_at
-    if not_before is not None:
-        values["not_before"] = not_before
-    moved = connection.execute(
-        update(runs).where(runs.c.id == run.id, _held_by(owner)).values(values)
+    finish = Finish(run, outcome, run_status, not_before, reason, has_queue)
+    return bool(finish_attempts(connection, owner, [finish]))
+
+
+def finish_attempts(connection: Connection, owner: str, finishes: Sequence[Finish]) -> list[Finish]:
+    """Record how attempts ended and move their runs on, for the runs ``owner`` still holds;
+    returns those, in the order given. A run whose lease was taken back changes nothing.
+
+    Each run moves by its own guarded statement (``status = 'running'`` and the lease owner),
+    sent as one batch. The runs are locked first (PostgreSQL; SQLite's BEGIN IMMEDIATE holds
+    the whole file), so every statement sent for a run found held also wins.
+    """
+    if not finishes:
+        return []
+    ids = [finish.run.id for finish in finishes]
+    held = set(connection.execute(_HELD, {"ids": ids, "owner": owner}).scalars())
+    moving = [finish for finish in finishes if finish.run.id in held]
+    if not moving:
+        return []
+    moved = connection.execute(_FINISH_RUN, [_finish_values(finish, owner) for finish in moving])
+    if moved.rowcount not in (-1, len(moving)):
+        raise AssertionError(f"{len(moving)} held runs, {moved.rowcount} finished")
+    _close_attempts(
+        connection,
+        [(f.run.id, f.run.attempt, f.run.started_at, f.outcome) for f in moving],
     )
-    if moved.rowcount != 1:
-        return False
-    _close_attempt(connection, run.id, run.attempt, run.started_at, outcome)
-    if has_queue and run_status.is_finished:
-        promote_waiting(connection, [run.job_id])
-    return True
+    promote_waiting(
+        connection,
+        sorted({f.run.job_id for f in moving if f.has_queue and f.run_status.is_finished}),
+    )
+    return moving
 
 
-def _close_attempt(
-    connection: Connection, run_id: int, number: int, started_at: datetime, outcome: Outcome
+_HELD = (
+    select(runs.c.id)
+    .where(runs.c.id.in_(bindparam("ids", expanding=True)), runs.c.status == RunStatus.RUNNING)
+    .where(runs.c.lease_owner == bindparam("owner"))
+    .with_for_update()
+)
+_FINISH_RUN = (
+    update(runs)
+    .where(runs.c.id == bindparam("b_run"), runs.c.status == RunStatus.RUNNING)
+    .where(runs.c.lease_owner == bindparam("owner"))
+    .values(
+        status=bindparam("next_status"),
+        reason=bindparam("next_reason"),
+        finished_at=bindparam("ended_at"),
+        not_before=func.coalesce(bindparam("next_at", type_=UtcDateTime()), runs.c.not_before),
+        lease_owner=None,
+        lease_expires_at=None,
+    )
+)
+
+
+def _finish_values(finish: Finish, owner: str) -> dict[str, Any]:
+    # A run that goes on retrying is not finished: its finished_at stays empty.
+    ended_at = finish.outcome.finished_at if finish.run_status.is_finished else None
+    return {
+        "b_run": finish.run.id,
+        "owner": owner,
+        "next_status": finish.run_status,
+        "next_reason": finish.reason,
+        "ended_at": ended_at,
+        "next_at": finish.not_before,
+    }
+
+
+def _close_attempts(
+    connection: Connection, ended: Sequence[tuple[int, int, datetime, Outcome]]
 ) -> None:
+    """Record how attempts ended: (run id, attempt number, started at, outcome) each."""
+    if not ended:
+        return
     connection.execute(
-        update(attempts)
-        .where(attempts.c.run_id == run_id, attempts.c.number == number)
-        .values(
-            status=outcome.status,
-            finished_at=outcome.finished_at,
-            duration=outcome.finished_at - started_at,
-            exit_code=outcome.exit_code,
-            output=outcome.output,
-            error=outcome.error,
-            peak_memory=outcome.peak_memory,
-            logs=outcome.logs,
-        )
+        _CLOSE_ATTEMPT,
+        [
+            {
+                "b_run": run_id,
+                "number_": number,
+                "attempt_status": outcome.status,
+                "ended_at": outcome.finished_at,
+                "took": outcome.finished_at - started_at,
+                "exit": outcome.exit_code,
+                "out": outcome.output,
+                "err": outcome.error,
+                "peak": outcome.peak_memory,
+                "log_entries": outcome.logs,
+            }
+            for run_id, number, started_at, outcome in ended
+        ],
     )
+
+
+_CLOSE_ATTEMPT = (
+    update(attempts)
+    .where(attempts.c.run_id == bindparam("b_run"), attempts.c.number == bindparam("number_"))
+    .values(
+        status=bindparam("attempt_status"),
+        finished_at=bindparam("ended_at"),
+        duration=bindparam("took"),
+        exit_code=bindparam("exit"),
+        output=bindparam("out"),
+        error=bindparam("err"),
+        peak_memory=bindparam("peak"),
+        logs=bindparam("log_entries"),
+    )
+)
 
 
 def _held_by(owner: str) -> Any:
@@ -266,7 +383,7 @@ def take_back_expired(connection: Connection, now: datetime, limit: int = 500) -
     """
     chosen = (
         select(runs.c.id)
-        .where(runs.c.status == RunStatus.RUNNING, runs.c.lease_expires_at < now)
+        .where(_is_running, runs.c.lease_expires_at < now)
         .order_by(runs.c.lease_expires_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -281,8 +398,7 @@ def take_back_expired(connection: Connection, now: datetime, limit: int = 500) -
     ).all()
     lost = [ExpiredRun(*row) for row in taken]
     outcome = Outcome(status=AttemptStatus.LOST, finished_at=now, error="the lease expired")
-    for run in lost:
-        _close_attempt(connection, run.id, run.attempt, run.started_at, outcome)
+    _close_attempts(connection, [(run.id, run.attempt, run.started_at, outcome) for run in lost])
     return lost
 
 
@@ -298,7 +414,7 @@ _EXPIRED_COLUMNS = (
 def earliest_lease_expiry(connection: Connection) -> datetime | None:
     """When the first lease of a running run runs out: when the reaper has work next."""
     return connection.execute(
-        select(func.min(runs.c.lease_expires_at)).where(runs.c.status == RunStatus.RUNNING)
+        select(func.min(runs.c.lease_expires_at)).where(_is_running)
     ).scalar_one_or_none()
 
 
@@ -327,8 +443,7 @@ def hand_back(
         .returning(runs.c.id, runs.c.attempts, runs.c.started_at)
     ).all()
     outcome = Outcome(AttemptStatus.INTERRUPTED, now, error="the worker stopped")
-    for row in handed:
-        _close_attempt(connection, row.id, row.attempts, row.started_at, outcome)
+    _close_attempts(connection, [(row.id, row.attempts, row.started_at, outcome) for row in handed])
     if handed:
         notify(connection, RUNS)
     return sorted(row.id for row in handed)
