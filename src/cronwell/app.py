@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -31,7 +31,7 @@ from cronwell.store.database import DEFAULT_URL, Database
 from cronwell.store.history import get_run, list_runs
 from cronwell.store.jobs import JobNotFound, JobRow
 from cronwell.store.migrate import upgrade
-from cronwell.store.runs import NewRun, cancel_runs, insert_runs
+from cronwell.store.runs import Call, InstantTaken, NewRun, cancel_runs, insert_asked_runs
 from cronwell.store.signals import CANCELS, JOBS, RUNS, notify
 
 ENV_DATABASE = "CRONWELL_DATABASE_URL"
@@ -197,7 +197,23 @@ class Cronwell:
         self, job: int | str, args: list[Any] | None = None, kwargs: dict[str, Any] | None = None
     ) -> int:
         """A run of the job right away, whatever its schedule; returns the run id."""
-        return self._run_now(self.get_schedule(job), Trigger.MANUAL, args, kwargs)
+        (run_id,) = self._ask(job, Trigger.MANUAL, [(args, kwargs)])
+        return run_id
+
+    def trigger_many(
+        self,
+        job: int | str,
+        count: int | None = None,
+        *,
+        kwargs: Sequence[dict[str, Any] | None] | None = None,
+    ) -> list[int]:
+        """Many runs of the job right away, made in one transaction; returns their ids in
+        order. Either ``count`` runs with the job's own arguments, or one run per entry of
+        ``kwargs`` (None: the job's own)."""
+        if (count is None) == (kwargs is None):
+            raise ValueError("trigger_many: give either count or kwargs")
+        calls: list[Call] = [(None, each) for each in kwargs or [None] * (count or 0)]
+        return self._ask(job, Trigger.MANUAL, calls) if calls else []
 
     def _run_now(
         self,
@@ -206,21 +222,40 @@ class Cronwell:
         args: list[Any] | None = None,
         kwargs: dict[str, Any] | None = None,
     ) -> int:
-        now = self.clock.now()
-        run = NewRun(
-            job_id=job.id,
-            scheduled_for=now,
-            trigger=trigger,
-            queue=job.spec.queue,
-            priority=int(job.spec.priority),
-            max_attempts=job.spec.retry.max_attempts,
-            args=args,
-            kwargs=kwargs,
-        )
-        with self.database.transaction() as connection:
-            (run_id,) = insert_runs(connection, [run], now)
-            notify(connection, RUNS)
+        (run_id,) = self._ask(job.id, trigger, [(args, kwargs)])
         return run_id
+
+    _ASK_TRIES = 20
+
+    def _ask(self, job: int | str, trigger: Trigger, calls: Sequence[Call]) -> list[int]:
+        """Runs of a live job, asked for now, in one transaction that reads the job once.
+        Each run gets its own instant (``insert_asked_runs``); when another transaction took
+        one meanwhile, the whole transaction is tried again, looking first."""
+        now = self.clock.now()
+        # Each try that loses a race is beaten by a transaction that committed: with N
+        # racing at once, N tries are enough.
+        for attempt in range(self._ASK_TRIES):
+            look = attempt > 0
+            try:
+                with self.database.transaction() as connection:
+                    row = store_jobs.get_job(connection, job)
+                    spec = JobSpec.from_canonical(row.spec)
+                    template = NewRun(
+                        job_id=row.id,
+                        scheduled_for=now,
+                        trigger=trigger,
+                        queue=row.queue,
+                        priority=row.priority,
+                        max_attempts=spec.retry.max_attempts,
+                    )
+                    ids = insert_asked_runs(
+                        connection, template, calls, next_due=spec.schedule.next_after, look=look
+                    )
+                    notify(connection, RUNS)
+                return ids
+            except InstantTaken:
+                continue
+        raise InstantTaken(f"job {job!r}: no free instant for {len(calls)} run(s) from {now}")
 
     def get_next_run_times(self, job: int | str, count: int = 5) -> list[datetime]:
         found = self.get_schedule(job)

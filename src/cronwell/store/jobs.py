@@ -25,6 +25,18 @@ def insert_job(connection: Connection, spec: JobSpec, now: datetime) -> int:
     )
 
 
+def insert_jobs(connection: Connection, specs: Sequence[JobSpec], now: datetime) -> None:
+    """Store many new jobs in one statement, as ``insert_job`` stores one."""
+    if specs:
+        connection.execute(
+            insert(jobs),
+            [
+                {"name": spec.name, "created_at": now, **_definition_columns(spec, now)}
+                for spec in specs
+            ],
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class DueJob:
     """A job whose next due time has come, locked for planning by the caller's transaction."""

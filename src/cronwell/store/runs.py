@@ -9,8 +9,8 @@ since.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -82,6 +82,9 @@ class Outcome:
     logs: list[dict[str, Any]] | None = None
 
 
+_NEW_RUN_FIELDS = tuple(field.name for field in fields(NewRun))
+
+
 def insert_runs(connection: Connection, new_runs: Sequence[NewRun], now: datetime) -> list[int]:
     """Create runs; one whose (job, scheduled_for) exists already is skipped.
 
@@ -89,7 +92,8 @@ def insert_runs(connection: Connection, new_runs: Sequence[NewRun], now: datetim
     """
     rows = []
     for run in new_runs:
-        row = asdict(run)
+        # Not dataclasses.asdict: it deep-copies every argument, which costs more than the insert.
+        row = {name: getattr(run, name) for name in _NEW_RUN_FIELDS}
         row["not_before"] = run.not_before or run.scheduled_for
         # Every row names the same columns: the rows go in as one multi-row statement.
         row["finished_at"] = now if run.status.is_finished else None
@@ -106,6 +110,75 @@ def _status_in(*statuses: RunStatus) -> Any:
     return runs.c.status.in_(
         [literal(str(status), String(), literal_execute=True) for status in statuses]
     )
+
+
+class InstantTaken(RuntimeError):
+    """Another transaction gave a run of the job an instant this one meant to use: try again
+    in a new transaction, with ``insert_asked_runs(..., look=True)``."""
+
+
+MICROSECOND = timedelta(microseconds=1)
+Call = tuple[list[Any] | None, dict[str, Any] | None]  # a run's (args, kwargs); None: the job's
+
+
+def insert_asked_runs(
+    connection: Connection,
+    template: NewRun,
+    calls: Sequence[Call],
+    *,
+    next_due: Callable[[datetime], datetime | None],
+    look: bool = False,
+) -> list[int]:
+    """Create runs asked for at ``template.scheduled_for`` (trigger manual or retry), one per
+    call, claimable at once; returns their ids in the order of ``calls``.
+
+    A run is unique per (job, scheduled_for), and many runs may be asked for in the same
+    microsecond, so each takes its own instant: from the asked instant on, a microsecond
+    apart, skipping the job's own due times (``next_due(t)``: the first after ``t``), which
+    stay free for the runs the schedule makes. With ``look``, instants already held by the
+    job's runs are skipped too; without it none is read, and InstantTaken is raised when one
+    turns out to be held: the caller rolls back and tries again with ``look``.
+    """
+    asked = template.scheduled_for
+    taken: set[datetime] = set()
+    if look:
+        taken = _held_instants(connection, template.job_id, asked)
+    instants = _free_instants(asked, len(calls), next_due, taken)
+    rows = [
+        replace(template, scheduled_for=at, not_before=asked, args=args, kwargs=kwargs)
+        for at, (args, kwargs) in zip(instants, calls, strict=True)
+    ]
+    ids = insert_runs(connection, rows, asked)
+    if len(ids) != len(rows):
+        raise InstantTaken(f"job {template.job_id}: an instant from {asked} on is taken")
+    # One statement numbers its rows in order: sorted ids follow the calls.
+    return sorted(ids)
+
+
+def _free_instants(
+    start: datetime,
+    count: int,
+    next_due: Callable[[datetime], datetime | None],
+    taken: set[datetime],
+) -> list[datetime]:
+    found: list[datetime] = []
+    at = start
+    due = next_due(at - MICROSECOND)
+    while len(found) < count:
+        if due is not None and due < at:
+            due = next_due(at - MICROSECOND)
+        if at != due and at not in taken:
+            found.append(at)
+        at += MICROSECOND
+    return found
+
+
+def _held_instants(connection: Connection, job_id: int, since: datetime) -> set[datetime]:
+    """The instants from ``since`` on that the job's runs hold (only asked runs are there)."""
+    held = connection.execute(
+        select(runs.c.scheduled_for).where(runs.c.job_id == job_id, runs.c.scheduled_for >= since)
+    )
+    return set(held.scalars())
 
 
 # A retrying run is claimable once its not_before has come: no loop has to promote it.
