@@ -49,7 +49,8 @@ class SpecError(ValueError):
 
     def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
         self.problems = list(problems)
-        super().__init__("\n".join(f"{place}: {problem}" for place, problem in self.problems))
+        lines = (f"{place}: {problem}" if place else problem for place, problem in self.problems)
+        super().__init__("\n".join(lines))
 
 
 class OnDead(StrEnum):
@@ -62,7 +63,7 @@ class Mode(StrEnum):
     THREAD = "thread"
 
 
-Duration = str | int | float
+Duration = str | int | float | timedelta
 _P = TypeVar("_P")
 
 
@@ -159,7 +160,8 @@ class _Job(_Model):
     @field_validator("timeout")
     @classmethod
     def _timeout(cls, value: Duration | None) -> Duration | None:
-        _checked(lambda: _duration(value, "timeout"))
+        if value is not None:  # zero would time every attempt out at once
+            _checked(lambda: parse_duration(value, "timeout"))
         return value
 
     @model_validator(mode="after")
@@ -320,11 +322,14 @@ def _schedule(model: _Job) -> Schedule:
 
 
 def _duration(value: Duration | None, name: str) -> timedelta | None:
-    """A duration field; zero is allowed (None for no value at all)."""
+    """A duration field where zero means "none" (a retry at once, no grace); None for no value
+    at all."""
     if value is None:
         return None
-    if value in (0, "0", "0s"):
+    if value in (0, "0", "0s", timedelta(0)):
         return timedelta(0)
+    if isinstance(value, int | float) and value < 0:
+        raise ScheduleError(name, f"{value!r} must be zero or longer")
     return parse_duration(value, name)
 
 
@@ -344,9 +349,13 @@ def _retry(model: _Retry, place: str) -> RetryPolicy:
 
 
 def _misfire(model: _Misfire, place: str) -> MisfirePolicy:
-    grace = _duration(model.grace, "grace") or timedelta(0)
-    policy = model.policy
-    return _policy(place, "misfire", lambda: MisfirePolicy(policy, grace, model.max_catch_up))
+    return _policy(
+        place,
+        "misfire",
+        lambda: MisfirePolicy(
+            model.policy, _duration(model.grace, "grace") or timedelta(0), model.max_catch_up
+        ),
+    )
 
 
 def _policy(place: str, name: str, make: Callable[[], _P]) -> _P:
@@ -362,11 +371,39 @@ def _join(*parts: str) -> str:
 
 
 def _problems(error: ValidationError, place: str) -> list[tuple[str, str]]:
-    problems: list[tuple[str, str]] = []
+    """pydantic's errors in our words: the place a user wrote, never a type of ours."""
+    problems: dict[str, str] = {}
     for detail in error.errors(include_url=False):
-        location = "".join(
-            f"[{part}]" if isinstance(part, int) else f".{part}" for part in detail["loc"]
-        )
-        message = "unknown field" if detail["type"] == "extra_forbidden" else detail["msg"]
-        problems.append(((place + location).lstrip("."), message))
-    return problems
+        parts = [part for part in detail["loc"] if not _is_type_name(part)]
+        location = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in parts)
+        where = (place + location).lstrip(".")
+        if where in problems:  # a value that fits no branch of a union: say it once
+            problems[where] = _UNION_PROBLEMS.get(where.rsplit(".", 1)[-1], problems[where])
+            continue
+        problems[where] = _message(detail)
+    return list(problems.items())
+
+
+_UNION_PROBLEMS = {
+    "command": "must be a shell command line or a list of arguments",
+    "schedule": "must be a schedule string or a mapping",
+    "timeout": "must be a duration like 90s, 5m, 2h or 1d",
+}
+
+
+def _is_type_name(part: str | int) -> bool:
+    """The branch of a union pydantic tried (``constrained-str``, ``list[str]``, ...)."""
+    return isinstance(part, str) and (
+        part in {"str", "int", "float", "bool", "constrained-str", "timedelta"}
+        or part.startswith(("list[", "dict[", "function-"))
+    )
+
+
+def _message(detail: Any) -> str:
+    if detail["type"] == "extra_forbidden":
+        return "unknown field"
+    if detail["type"] in {"model_type", "model_attributes_type", "dict_type"}:
+        return "must be a mapping"
+    if detail["type"] == "list_type":
+        return "must be a list"
+    return str(detail["msg"])

@@ -91,6 +91,14 @@ def test_the_canonical_form_round_trips_and_is_plain_json() -> None:
         ({"task": "not a path!"}, "task: 'not a path!' is not a task name"),
         ({"command": "ls"}, ": give exactly one of task and command"),
         ({"colour": "blue"}, "colour: unknown field"),
+        ({"timeout": 0}, "timeout: 0 must be longer than zero"),
+        ({"timeout": [5]}, "timeout: must be a duration like 90s"),
+        ({"misfire": {"grace": -1}}, "misfire.grace: -1 must be zero or longer"),
+        ({"retry": {"initial_delay": -5}}, "retry.initial_delay: -5 must be zero or longer"),
+        ({"retry": 3}, "retry: must be a mapping"),
+        ({"command": 5, "task": None}, "command: must be a shell command line or a list of"),
+        ({"args": "a b"}, "args: must be a list"),
+        ({"schedule": 7}, "schedule: must be a schedule string or a mapping"),
     ],
 )
 def test_every_problem_names_its_place(changes: dict[str, Any], problem: str) -> None:
@@ -119,6 +127,21 @@ def test_a_file_reports_every_problem_at_once() -> None:
         ("jobs[2].timeout", "'soon' is not a duration like 90s, 5m, 2h or 1d"),
         ("jobs[3].name", "'a' is defined twice (also jobs[0])"),
     ]
+
+
+def test_a_problem_of_the_whole_job_has_no_empty_place() -> None:
+    with pytest.raises(SpecError) as caught:
+        JobSpec.parse({"name": "job"})
+    assert str(caught.value) == "give exactly one of task and command"
+
+
+def test_durations_may_be_timedeltas_from_python() -> None:
+    retry = {"initial_delay": timedelta(0), "max_delay": timedelta(hours=1)}
+    spec = JobSpec.parse(
+        {"name": "j", "command": "true", "timeout": timedelta(minutes=5), "retry": retry}
+    )
+    assert (spec.timeout, spec.retry.initial_delay) == (timedelta(minutes=5), timedelta(0))
+    assert spec.canonical()["timeout"] == 300
 
 
 def test_a_list_is_required() -> None:
