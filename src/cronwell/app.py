@@ -21,9 +21,9 @@ from cronwell.engine.reaper import Reaper
 from cronwell.engine.scheduler import Scheduler
 from cronwell.engine.wakeup import Wakeup
 from cronwell.engine.worker import GRACE, LEASE, Worker
-from cronwell.lifecycle import Trigger
+from cronwell.lifecycle import RunStatus, Trigger
 from cronwell.registry import Registry
-from cronwell.spec import JobSpec
+from cronwell.spec import JobSpec, SpecError
 from cronwell.store import flags as store_flags
 from cronwell.store import jobs as store_jobs
 from cronwell.store import stats as store_stats
@@ -43,6 +43,7 @@ __all__ = [
     "JobExists",
     "JobNotFound",
     "Plan",
+    "RunEnded",
     "RunNotFound",
     "VersionConflict",
 ]
@@ -54,6 +55,10 @@ class JobExists(ValueError):
 
 class RunNotFound(LookupError):
     """No run with that id."""
+
+
+class RunEnded(ValueError):
+    """The run has already ended: there is nothing to cancel."""
 
 
 class VersionConflict(RuntimeError):
@@ -155,7 +160,9 @@ class Cronwell:
 
     def list_schedules(self, status: str | None = None, tags: tuple[str, ...] = ()) -> list[Job]:
         """Jobs by name; ``status`` is 'active' or 'paused'; ``tags`` must all be present."""
-        is_enabled = {"active": True, "paused": False, None: None}[status]
+        if status not in _STATUSES:
+            raise ValueError(f"status: {status!r} is not one of active, paused")
+        is_enabled = _STATUSES[status]
         with self.database.transaction(write=False) as connection:
             rows = store_jobs.list_jobs(connection, is_enabled=is_enabled)
         found = [Job.from_row(row) for row in rows]
@@ -167,6 +174,9 @@ class Cronwell:
         """Change fields of a job's definition; the job gets a new version. With
         ``expected_version``, fail with VersionConflict if someone changed it meanwhile."""
         current = self.get_schedule(job)
+        if changes.get("name", current.name) != current.name:
+            problem = "a job keeps its name; define a new job and delete this one to rename it"
+            raise SpecError([("name", problem)])
         definition = {**current.spec.canonical(), **_resolved(self.registry, changes)}
         spec = JobSpec.parse(definition)
         now = self.clock.now()
@@ -297,8 +307,11 @@ class Cronwell:
         """Cancel a run: one not started ends at once; a running one is stopped by its worker
         within a heartbeat."""
         with self.database.transaction() as connection:
-            if get_run(connection, run_id) is None:
+            row = get_run(connection, run_id)
+            if row is None:
                 raise RunNotFound(f"run {run_id} does not exist")
+            if RunStatus(row.status).is_finished:
+                raise RunEnded(f"run {run_id} has already ended ({row.status})")
             cancel_runs(connection, [run_id], self.clock.now(), "cancelled by hand")
 
     def retry_run(self, run_id: int) -> int:
@@ -319,9 +332,10 @@ class Cronwell:
             return None
         with self.database.transaction(write=False) as connection:
             dead = list_runs(connection, job=found.name, status="dead", limit=1)
-        if not dead:
+            row = get_run(connection, dead[0].id) if dead else None
+        if row is None:
             return None
-        return self._run_now(found, Trigger.RETRY)
+        return self._run_now(found, Trigger.RETRY, row.args, row.kwargs)
 
     # --- everything at once ----------------------------------------------------------------
 
@@ -435,6 +449,9 @@ class Plan:
     @property
     def is_empty(self) -> bool:
         return not (self.create or self.update or self.delete)
+
+
+_STATUSES = {"active": True, "paused": False, None: None}
 
 
 def plan_apply(current: Mapping[str, JobRow], specs: list[JobSpec], *, prune: bool) -> Plan:

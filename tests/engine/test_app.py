@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from cronwell.app import Cronwell, JobExists, JobNotFound, VersionConflict
+from cronwell.app import Cronwell, JobExists, JobNotFound, RunEnded, VersionConflict
 from cronwell.engine.clock import ManualClock
 from cronwell.engine.scheduler import Scheduler
 from cronwell.engine.worker import Worker
 from cronwell.registry import UnknownTask
-from cronwell.spec import SpecError
+from cronwell.spec import JobSpec, SpecError
 from cronwell.store.tables import runs
 from tests.engine.tasks import sample
 
@@ -131,3 +131,57 @@ def test_trigger_now_runs_and_shows_in_status_and_statistics(
         1,
         1.0,
     )
+
+
+def test_a_job_defined_disabled_does_not_fire_until_its_definition_enables_it(
+    app: Cronwell, clock: ManualClock
+) -> None:
+    job_id = app.schedule(command="true", schedule="* * * * *", name="later", enabled=False)
+    assert [job.name for job in app.list_schedules(status="paused")] == ["later"]
+    clock.advance(timedelta(minutes=5))
+    Scheduler(app.database, clock).tick()
+    assert app.get_statistics()["runs_last_24h"] == 0
+    app.update_schedule(job_id, enabled=True)
+    assert app.get_schedule(job_id).is_enabled
+
+
+def test_re_applying_an_unchanged_definition_keeps_a_pause_made_by_hand(app: Cronwell) -> None:
+    spec = JobSpec.parse({"name": "sync", "command": "true", "schedule": "@hourly"})
+    app.apply([spec])
+    app.pause_schedule("sync")
+    assert app.apply([spec]).unchanged == ("sync",)
+    assert not app.get_schedule("sync").is_enabled, "the operator's pause holds"
+    disabled = JobSpec.parse(
+        {"name": "sync", "command": "true", "schedule": "@hourly", "enabled": False}
+    )
+    app.apply([disabled])
+    app.resume_schedule("sync")
+    app.apply([spec])  # the file now says enabled again: that is a change, and it wins
+    assert app.get_schedule("sync").is_enabled
+
+
+def test_misuse_of_the_api_is_refused_clearly(app: Cronwell) -> None:
+    job_id = app.schedule(command="true", name="sync")
+    with pytest.raises(ValueError, match="status: 'stopped' is not one of active, paused"):
+        app.list_schedules(status="stopped")
+    with pytest.raises(SpecError, match="name: a job keeps its name"):
+        app.update_schedule(job_id, name="other")
+    run_id = app.trigger_now(job_id)
+    app.cancel_run(run_id)
+    with pytest.raises(RunEnded, match=f"run {run_id} has already ended \\(cancelled\\)"):
+        app.cancel_run(run_id)
+
+
+def test_recovering_a_dead_run_retries_it_with_its_own_arguments(
+    app: Cronwell, clock: ManualClock
+) -> None:
+    job_id = app.schedule(command="exit 1", name="doomed", retry={"strategy": "none"})
+    app.trigger_now(job_id, args=["special"])
+    worker = Worker(app.database, clock)
+    worker.tick()
+    worker.join()
+    worker.close()
+    retried = app.recover(job_id, retry=True)
+    with app.database.transaction(write=False) as connection:
+        row = connection.execute(select(runs).where(runs.c.id == retried)).one()
+    assert (row.trigger, row.args) == ("retry", ["special"])

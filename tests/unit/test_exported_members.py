@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import cronwell
 import cronwell.schedules
 
 
@@ -24,3 +28,27 @@ def test_schedules_exports() -> None:
     ]
     for name in cronwell.schedules.__all__:
         assert getattr(cronwell.schedules, name).__module__.startswith("cronwell.schedules")
+
+
+def test_package_exports() -> None:
+    assert sorted(cronwell.__all__) == [
+        "Cronwell",
+        "Job",
+        "JobExists",
+        "JobNotFound",
+        "JobSpec",
+        "Plan",
+        "RunEnded",
+        "RunNotFound",
+        "SpecError",
+        "TaskContext",
+        "VersionConflict",
+    ]
+    for name in cronwell.__all__:
+        assert getattr(cronwell, name).__module__.startswith("cronwell.")
+
+
+def test_a_task_child_does_not_import_the_engine() -> None:
+    code = "import sys, cronwell.engine.child; print('cronwell.app' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import datetime, timedelta
 from typing import TypeVar
 
 import click
 
-from cronwell.app import Cronwell, JobNotFound, RunNotFound
+from cronwell.app import Cronwell, JobNotFound, RunEnded, RunNotFound
 from cronwell.cli.errors import InputError
 from cronwell.cli.options import (
     RUN_COLUMNS,
     database_option,
     json_option,
+    json_value,
     open_app,
     print_rows,
 )
@@ -57,15 +57,7 @@ def runs_show(run_id: int, database: str | None) -> None:
     if found is None:
         raise InputError(f"RUN: run {run_id} does not exist")
     shown = asdict(found) | {"attempt_details": [asdict(attempt) for attempt in tried]}
-    click.echo(json.dumps(shown, indent=2, default=_json))
-
-
-def _json(value: object) -> object:
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)
+    click.echo(json.dumps(shown, indent=2, default=json_value))
 
 
 @click.command()
@@ -76,7 +68,7 @@ def stats(database: str | None, as_json: bool) -> None:
     figures = open_app(database).get_statistics()
     del figures["uptime"]  # this command's own: meaningless here
     if as_json:
-        click.echo(json.dumps(figures, default=str))
+        click.echo(json.dumps(figures, default=json_value))
         return
     for name, value in figures.items():
         click.echo(f"{name.replace('_', ' ')}: {value}")
@@ -103,5 +95,5 @@ def runs_retry(run_id: int, database: str | None) -> None:
 def _act(action: Callable[[Cronwell], T], database: str | None) -> T:
     try:
         return action(open_app(database))
-    except (RunNotFound, JobNotFound) as error:
+    except (RunNotFound, RunEnded, JobNotFound) as error:
         raise InputError(f"RUN: {error}") from None

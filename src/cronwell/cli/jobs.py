@@ -15,6 +15,7 @@ from cronwell.cli.options import (
     RUN_COLUMNS,
     database_option,
     json_option,
+    json_value,
     open_app,
     print_rows,
 )
@@ -52,7 +53,7 @@ def jobs_show(job: str, database: str | None) -> None:
         "status": app.get_schedule_status(found.id),
         "next_run_times": app.get_next_run_times(found.id, 5),
     }
-    click.echo(json.dumps(shown, indent=2, default=str))
+    click.echo(json.dumps(shown, indent=2, default=json_value))
 
 
 @jobs.command("history")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import click
 
-from cronwell.cli.options import database_option, json_option, open_app, print_rows
+from cronwell.cli.options import database_option, json_option, json_value, open_app, print_rows
 from cronwell.store.history import run_leases
 from cronwell.store.leases import list_leases
 
@@ -31,14 +31,10 @@ def locks_list(database: str | None, as_json: bool) -> None:
         named = [asdict(lease) for lease in list_leases(connection)]
         held = [asdict(lease) for lease in run_leases(connection)]
     if as_json:
-        click.echo(json.dumps({"leases": named, "runs": held}, default=_iso))
+        click.echo(json.dumps({"leases": named, "runs": held}, default=json_value))
         return
     print_rows(named, LEASE_COLUMNS, as_json=False)
     print_rows(held, RUN_LEASE_COLUMNS, as_json=False)
-
-
-def _iso(value: object) -> str:
-    return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
 @locks.command("stale")

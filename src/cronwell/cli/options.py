@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import click
@@ -48,7 +48,7 @@ def open_app(database: str | None, **options: Any) -> Cronwell:
 def print_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], as_json: bool) -> None:
     """Rows as a JSON array (instants in ISO-8601) or as a table for people."""
     if as_json:
-        click.echo(json.dumps(list(rows), default=_json_value))
+        click.echo(json.dumps(list(rows), default=json_value))
         return
     table = Table(box=None, pad_edge=False)
     for column in columns:
@@ -60,9 +60,12 @@ def print_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], as_json: 
     Console(highlight=False, width=width).print(table)
 
 
-def _json_value(value: Any) -> Any:
+def json_value(value: Any) -> Any:
+    """JSON for what the json module cannot write: instants in ISO 8601, durations in seconds."""
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
     return str(value)
 
 

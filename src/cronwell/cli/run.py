@@ -104,8 +104,13 @@ def _serve(app: Cronwell, seconds: float | None, what: str, **parts: bool) -> No
     try:
         _report(app, stop, seconds)
     finally:
-        grace = app.grace.total_seconds()
-        click.echo(f"stopping: runs in flight have {grace:g} s to finish (Ctrl-C again: now)...")
+        if parts.get("worker", True):
+            grace = app.grace.total_seconds()
+            click.echo(
+                f"stopping: runs in flight have {grace:g} s to finish (Ctrl-C again: now)..."
+            )
+        else:
+            click.echo("stopping...")
         app.shutdown()
     click.echo("stopped.")
 

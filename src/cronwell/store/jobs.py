@@ -18,9 +18,7 @@ def insert_job(connection: Connection, spec: JobSpec, now: datetime) -> int:
     the job's. A live job of the same name violates uniqueness."""
     return int(
         connection.execute(
-            insert(jobs)
-            .values(name=spec.name, created_at=now, **_definition_columns(spec, now))
-            .returning(jobs.c.id)
+            insert(jobs).values(_new_job_columns(spec, now)).returning(jobs.c.id)
         ).scalar_one()
     )
 
@@ -30,11 +28,13 @@ def insert_jobs(connection: Connection, specs: Sequence[JobSpec], now: datetime)
     if specs:
         connection.execute(
             insert(jobs),
-            [
-                {"name": spec.name, "created_at": now, **_definition_columns(spec, now)}
-                for spec in specs
-            ],
+            [_new_job_columns(spec, now) for spec in specs],
         )
+
+
+def _new_job_columns(spec: JobSpec, now: datetime) -> dict[str, Any]:
+    columns = _definition_columns(spec, now)
+    return columns | {"name": spec.name, "created_at": now, "is_enabled": spec.is_enabled}
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,14 +195,26 @@ def update_job(
 ) -> bool:
     """Store ``spec`` as the job's next version, if the job is still at ``expected_version``
     (optimistic concurrency). Planning restarts from ``now``: a changed schedule never
-    fabricates misfires."""
+    fabricates misfires.
+
+    The definition's ``enabled`` sets the job's state only when it differs from the version
+    before: a job paused by hand stays paused while its definition is re-applied unchanged.
+    """
+    values = _definition_columns(spec, now)
+    if spec.is_enabled != _was_enabled(connection, job_id):
+        values |= {"is_enabled": spec.is_enabled, "dead_at": None, "dead_reason": None}
     changed = connection.execute(
         update(jobs)
         .where(jobs.c.id == job_id, jobs.c.version == expected_version)
         .where(jobs.c.deleted_at.is_(None))
-        .values(version=jobs.c.version + 1, **_definition_columns(spec, now))
+        .values(version=jobs.c.version + 1, **values)
     )
     return changed.rowcount == 1
+
+
+def _was_enabled(connection: Connection, job_id: int) -> bool | None:
+    stored = connection.execute(select(jobs.c.spec).where(jobs.c.id == job_id)).scalar()
+    return None if stored is None else bool(stored.get("enabled", True))
 
 
 def _definition_columns(spec: JobSpec, now: datetime) -> dict[str, Any]:
