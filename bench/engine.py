@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -409,20 +409,27 @@ def _all(managers: Any) -> Iterator[None]:
 # --- the run --------------------------------------------------------------------------------
 
 
-def run_store(store: str, postgres_url: str | None, size: Size) -> list[Figure]:
+GROUPS = ("enqueue", "drain", "process", "latency", "precision", "scale", "floor")
+
+
+def run_store(
+    store: str, postgres_url: str | None, size: Size, only: Sequence[str] = GROUPS
+) -> list[Figure]:
     figures: list[Figure] = []
-    steps: list[Callable[[str], list[Figure]]] = [
-        lambda url: bench_enqueue(store, url, size),
-        lambda url: [bench_drain(store, url, size.drain_thread, "thread")],
-        lambda url: [bench_drain(store, url, size.drain_process, "process")],
-        lambda url: [bench_latency(store, url, size.latency_triggers)],
-        lambda url: bench_precision(store, url, size.precision_seconds),
-    ]
-    for step in steps:
-        with fresh_database(store, postgres_url) as url:
-            figures += step(url)
-    figures += bench_scale(store, postgres_url, size)
-    if store == "postgresql" and postgres_url is not None:
+    steps: dict[str, Callable[[str], list[Figure]]] = {
+        "enqueue": lambda url: bench_enqueue(store, url, size),
+        "drain": lambda url: [bench_drain(store, url, size.drain_thread, "thread")],
+        "process": lambda url: [bench_drain(store, url, size.drain_process, "process")],
+        "latency": lambda url: [bench_latency(store, url, size.latency_triggers)],
+        "precision": lambda url: bench_precision(store, url, size.precision_seconds),
+    }
+    for name, step in steps.items():
+        if name in only:
+            with fresh_database(store, postgres_url) as url:
+                figures += step(url)
+    if "scale" in only:
+        figures += bench_scale(store, postgres_url, size)
+    if "floor" in only and store == "postgresql" and postgres_url is not None:
         figures.append(bench_floor(postgres_url, size.enqueue_one))
     return figures
 
@@ -445,7 +452,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--postgres-url", default=os.environ.get(POSTGRES_ENV))
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
+    parser.add_argument(
+        "--only",
+        default=",".join(GROUPS),
+        help=f"comma-separated figures to run, of {','.join(GROUPS)} (default: all)",
+    )
     args = parser.parse_args(argv)
+    only = args.only.split(",")
+    if unknown := set(only) - set(GROUPS):
+        parser.error(f"--only: unknown figure(s) {', '.join(sorted(unknown))}")
     stores = ["sqlite", "postgresql"] if args.store == "both" else [args.store]
     if "postgresql" in stores and not args.postgres_url:
         parser.error(f"PostgreSQL needs --postgres-url or {POSTGRES_ENV}")
@@ -457,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     figures: list[Figure] = []
     for store in stores:
-        figures += run_store(store, args.postgres_url, size)
+        figures += run_store(store, args.postgres_url, size, only)
     print(table(figures))
     missed = [figure for figure in figures if figure.is_met is False]
     print(f"\nsummary: {sum(f.is_met is True for f in figures)} targets met, {len(missed)} missed")
