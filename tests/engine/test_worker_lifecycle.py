@@ -22,7 +22,7 @@ from cronwell.spec import JobSpec
 from cronwell.store.database import Database
 from cronwell.store.jobs import insert_job
 from cronwell.store.runs import NewRun, cancel_runs, claim_runs, insert_runs
-from cronwell.store.tables import attempts, runs
+from cronwell.store.tables import attempts, jobs, runs
 from cronwell.store.workers import is_alive, list_workers
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -226,3 +226,60 @@ def test_a_cancel_signal_stops_a_running_run_before_the_next_heartbeat(
         "cancelled",
         ["cancelled"],
     )
+
+
+def test_a_handed_back_attempt_does_not_use_up_the_retry_budget(
+    database: Database, clock: ManualClock
+) -> None:
+    retry = {"strategy": "fixed", "max_attempts": 2, "initial_delay": "1s", "jitter": 0}
+    job_id = add_job(database, command="sleep 30", retry=retry)
+    run_id = add_run(database, job_id, max_attempts=2)
+    first = Worker(database, clock, rand=lambda: 0.0)
+    first.tick()
+    first.interrupt()
+    first.close()
+    with database.transaction() as connection:  # from now on the command fails at once
+        spec = JobSpec.parse({"name": "job", "command": "exit 1", "retry": retry})
+        connection.execute(jobs.update().values(spec=spec.canonical(), version=2))
+    worker = Worker(database, clock, rand=lambda: 0.0)
+    try:
+        for _ in range(2):
+            worker.tick()
+            assert worker.join(timeout=10)
+            clock.advance(timedelta(seconds=1))
+    finally:
+        worker.close()
+    row = run_row(database, run_id)
+    assert (row.status, row.attempts) == ("dead", 3)
+    assert attempt_statuses(database, run_id) == ["interrupted", "failed", "failed"]
+
+
+def test_a_replaced_run_keeps_its_reason_when_its_worker_stops_it(
+    database: Database, worker: Worker
+) -> None:
+    run_id = add_run(database, add_job(database, command="sleep 30"))
+    worker.tick(NOW)
+    with database.transaction() as connection:
+        cancel_runs(connection, [run_id], NOW, "replaced by a newer run")
+    worker.stop_cancelled()
+    assert worker.join(timeout=10)
+    row = run_row(database, run_id)
+    assert (row.status, row.reason) == ("cancelled", "replaced by a newer run")
+
+
+def test_a_run_cancelled_while_its_worker_died_ends_cancelled_not_retried(
+    database: Database, clock: ManualClock
+) -> None:
+    run_id = add_run(database, add_job(database))
+    with database.transaction() as connection:
+        lease = timedelta(seconds=2)
+        claim_runs(connection, owner="gone", queues=["default"], now=NOW, lease=lease, limit=1)
+        cancel_runs(connection, [run_id], NOW, "cancelled by hand")
+    Reaper(database, clock).tick(NOW + timedelta(seconds=3))
+    row = run_row(database, run_id)
+    assert (row.status, row.reason, row.finished_at) == (
+        "cancelled",
+        "cancelled by hand",
+        NOW + timedelta(seconds=3),
+    )
+    assert attempt_statuses(database, run_id) == ["lost"]

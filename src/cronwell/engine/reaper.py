@@ -41,18 +41,26 @@ class Reaper:
         """Take back every run whose lease expired before ``now``; how long until next time."""
         now = now or self.clock.now()
         with self.database.transaction() as connection:
-            lost = take_back_expired(connection, now, BATCH)
+            taken = take_back_expired(connection, now, BATCH)
+            lost = [run for run in taken if not run.is_cancelled]
             specs = specs_of(connection, [run.job_id for run in lost])
             for run in lost:
                 version, canonical = specs[run.job_id]
                 spec = self._specs.get(run.job_id, version, canonical)
-                settled = settle(spec.retry, AttemptStatus.LOST, run.attempt, now, self._rand())
+                settled = settle(
+                    spec.retry,
+                    AttemptStatus.LOST,
+                    run.attempt,
+                    now,
+                    self._rand(),
+                    max_attempts=run.max_attempts,
+                )
                 retry_taken_back(connection, run.id, not_before=settled.not_before, now=now)
                 if settled.status is RunStatus.DEAD and spec.on_dead is OnDead.DISABLE:
                     disable_dead(connection, run.job_id, reason="the lease expired", now=now)
             expiry = earliest_lease_expiry(connection)
         # Wake just after the first lease left runs out: a lost run is retried promptly.
-        if len(lost) == BATCH:
+        if len(taken) == BATCH:
             return timedelta(0)
         if expiry is None:
             return INTERVAL

@@ -306,7 +306,14 @@ class Worker:
             )
         except ValueError as error:  # a task the worker cannot even start
             outcome = Outcome(AttemptStatus.FAILED, self.clock.now(), error=str(error))
-        settled = settle(spec.retry, outcome.status, run.attempt, outcome.finished_at, self._rand())
+        settled = settle(
+            spec.retry,
+            outcome.status,
+            run.attempt,
+            outcome.finished_at,
+            self._rand(),
+            max_attempts=run.max_attempts,
+        )
         has_queue = spec.overlap is OverlapPolicy.QUEUE
         finish = Finish(run, outcome, settled.status, settled.not_before, settled.reason, has_queue)
         with self._lock:

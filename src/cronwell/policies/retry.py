@@ -91,16 +91,22 @@ def _growth(policy: RetryPolicy, attempt: int) -> float:
 
 
 def next_retry(
-    policy: RetryPolicy, failed_attempt: int, failed_at: datetime, rand: float
+    policy: RetryPolicy,
+    failed_attempt: int,
+    failed_at: datetime,
+    rand: float,
+    *,
+    max_attempts: int | None = None,
 ) -> datetime | None:
     """When the attempt after ``failed_attempt`` may start (UTC), or None if none is left.
 
-    None means the run is dead: ``failed_attempt`` was attempt ``max_attempts``. The wait is
-    added in absolute time, so a daylight-saving change in ``failed_at``'s zone moves nothing.
+    None means the run is dead: ``failed_attempt`` was attempt ``max_attempts`` (the run's own
+    budget when given, else the policy's). The wait is added in absolute time, so a
+    daylight-saving change in ``failed_at``'s zone moves nothing.
     """
     delay = retry_delay(policy, failed_attempt, rand)
     failed_at = as_utc(failed_at, "failed_at")
-    if failed_attempt >= policy.max_attempts:
+    if failed_attempt >= (max_attempts or policy.max_attempts):
         return None
     return failed_at + delay
 
@@ -115,18 +121,26 @@ class Settlement:
 
 
 def settle(
-    policy: RetryPolicy, ended: AttemptStatus, attempt: int, ended_at: datetime, rand: float
+    policy: RetryPolicy,
+    ended: AttemptStatus,
+    attempt: int,
+    ended_at: datetime,
+    rand: float,
+    *,
+    max_attempts: int | None = None,
 ) -> Settlement:
     """The run's next status after attempt ``attempt`` ended as ``ended``.
 
     Success and cancellation are final; a failure, a timeout or a lost lease retries while
-    attempts remain (after the policy's delay) and is dead once they are exhausted.
+    attempts remain (after the policy's delay) and is dead once they are exhausted. A run
+    carries its own budget (``max_attempts``): the policy's when it was made, plus one for
+    each attempt a stopping worker handed back.
     """
     if ended is AttemptStatus.SUCCEEDED:
         return Settlement(RunStatus.SUCCEEDED)
     if ended is AttemptStatus.CANCELLED:
         return Settlement(RunStatus.CANCELLED, reason="cancelled")
-    retry_at = next_retry(policy, attempt, ended_at, rand)
+    retry_at = next_retry(policy, attempt, ended_at, rand, max_attempts=max_attempts)
     if retry_at is None:
         return Settlement(RunStatus.DEAD, reason=f"{ended.value} on attempt {attempt}, the last")
     return Settlement(RunStatus.RETRYING, not_before=retry_at, reason=f"{ended.value}")

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    case,
     func,
     insert,
     literal,
@@ -369,7 +370,11 @@ _FINISH_RUN = (
     .where(runs.c.lease_owner == bindparam("owner"))
     .values(
         status=bindparam("next_status"),
-        reason=bindparam("next_reason"),
+        # A cancelled run keeps the reason its cancel gave ("replaced by a newer run", ...).
+        reason=case(
+            (bindparam("next_status") == RunStatus.CANCELLED.value, runs.c.reason),
+            else_=bindparam("next_reason"),
+        ),
         finished_at=bindparam("ended_at"),
         not_before=func.coalesce(bindparam("next_at", type_=UtcDateTime()), runs.c.not_before),
         lease_owner=None,
@@ -446,13 +451,15 @@ class ExpiredRun:
     attempt: int
     max_attempts: int
     started_at: datetime
+    is_cancelled: bool  # someone asked to cancel it: it ends cancelled, not retried
 
 
 def take_back_expired(connection: Connection, now: datetime, limit: int = 500) -> list[ExpiredRun]:
     """Take back up to ``limit`` runs whose lease expired before ``now``.
 
     Each comes back lease-less in status ``retrying`` and its open attempt is closed as lost;
-    the caller decides, by the job's retry policy, when (or whether) it runs again.
+    the caller decides, by the job's retry policy, when (or whether) it runs again. A run
+    someone asked to cancel ends ``cancelled`` instead: its worker died before it could.
     """
     chosen = (
         select(runs.c.id)
@@ -466,12 +473,21 @@ def take_back_expired(connection: Connection, now: datetime, limit: int = 500) -
         update(runs)
         .where(runs.c.id == chosen.c.id, runs.c.status == RunStatus.RUNNING)
         .where(runs.c.lease_expires_at < now)
-        .values(status=RunStatus.RETRYING, lease_owner=None, lease_expires_at=None)
+        .values(
+            status=case(
+                (runs.c.is_cancel_requested, RunStatus.CANCELLED.value),
+                else_=RunStatus.RETRYING.value,
+            ),
+            finished_at=case((runs.c.is_cancel_requested, literal(now, UtcDateTime())), else_=None),
+            lease_owner=None,
+            lease_expires_at=None,
+        )
         .returning(*_EXPIRED_COLUMNS)
     ).all()
     lost = [ExpiredRun(*row) for row in taken]
     outcome = Outcome(status=AttemptStatus.LOST, finished_at=now, error="the lease expired")
     _close_attempts(connection, [(run.id, run.attempt, run.started_at, outcome) for run in lost])
+    promote_waiting(connection, sorted({run.job_id for run in lost if run.is_cancelled}))
     return lost
 
 
@@ -481,6 +497,7 @@ _EXPIRED_COLUMNS = (
     runs.c.attempts,
     runs.c.max_attempts,
     runs.c.started_at,
+    runs.c.is_cancel_requested,
 )
 
 
