@@ -96,3 +96,52 @@ def test_unimportable_tasks_and_broken_yaml_exit_2(tmp_path: Path) -> None:
         "cronwell: broken.yaml: not valid YAML at line 2\n",
     )
     assert jobs_in(tmp_path) == {}
+
+
+APP = """
+from cronwell import Cronwell
+
+app = Cronwell()
+
+
+@app.task(name="greet")
+def say_hello() -> None:
+    print("hello from the app")
+"""
+GREET = """
+jobs:
+  - name: greeting
+    task: greet
+    mode: thread
+"""
+
+
+def test_registered_names_come_from_the_app_and_thread_tasks_import_from_here(
+    tmp_path: Path,
+) -> None:
+    # The installed console script, not ``python -c``: only it lacks the directory on its path.
+    script = str(Path(sys.executable).parent / "cronwell")
+    env = {key: value for key, value in os.environ.items() if key != "CRONWELL_DATABASE_URL"}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [script, *args], cwd=tmp_path, capture_output=True, text=True, env=env, check=False
+        )
+
+    (tmp_path / "tasks_app.py").write_text(APP)
+    (tmp_path / "jobs.yaml").write_text(GREET)
+    refused = run("apply", "jobs.yaml")
+    assert refused.returncode == 2
+    assert "jobs[0].task: task 'greet' is not registered" in refused.stderr
+    assert run("apply", "jobs.yaml", "--app", "tasks_app:app").stdout == "greeting: created\n"
+    shown = json.loads(run("jobs", "show", "greeting").stdout)
+    assert shown["definition"]["task"] == "tasks_app:say_hello"
+    run("jobs", "trigger", "greeting")
+    run("run", "--for", "2", "--no-examples")
+    ran = json.loads(run("runs", "show", "1").stdout)
+    assert ran["status"] == "succeeded", ran["attempt_details"]
+    bad = run("apply", "jobs.yaml", "--app", "nowhere:app")
+    assert (bad.returncode, bad.stderr.splitlines()[0][:40]) == (
+        2,
+        "cronwell: --app: 'nowhere:app' cannot be",
+    )

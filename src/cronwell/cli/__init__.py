@@ -7,6 +7,7 @@ reaches stdout and no traceback is shown.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -46,6 +47,11 @@ for command in (
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code instead of raising SystemExit."""
+    # Tasks import from the current directory, as under ``python -m``: in a thread-mode
+    # worker, in ``apply``'s import check and in a process-mode child alike.
+    here = str(Path.cwd())
+    if here not in sys.path:
+        sys.path.insert(0, here)
     try:
         cli.main(args=argv, prog_name="cronwell", standalone_mode=False)
     except InputError as error:

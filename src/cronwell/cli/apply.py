@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import sys
+import importlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 import yaml
 
-from cronwell.app import Plan
+from cronwell.app import Cronwell, Plan
 from cronwell.cli.errors import InputError
 from cronwell.cli.options import database_option, open_app
 from cronwell.registry import Registry, UnknownTask
@@ -21,15 +22,37 @@ from cronwell.spec import JobSpec, SpecError, parse_jobs
 @database_option
 @click.option("--prune", is_flag=True, help="Delete jobs that the file does not define.")
 @click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
-def apply(path: str, database: str | None, prune: bool, dry_run: bool) -> None:
+@click.option(
+    "--app",
+    "app_path",
+    metavar="MODULE:NAME",
+    envvar="CRONWELL_APP",
+    help="The Cronwell app whose @app.task names the file may use [$CRONWELL_APP].",
+)
+def apply(
+    path: str, database: str | None, prune: bool, dry_run: bool, app_path: str | None
+) -> None:
     """Make the store's jobs match FILE. An invalid file changes nothing."""
-    specs = _read(Path(path))
+    registry = Registry() if app_path is None else _registry_of(app_path)
+    specs = _read(Path(path), registry)
     plan = open_app(database).apply(specs, prune=prune, dry_run=dry_run)
     for line in describe_plan(plan, dry_run=dry_run):
         click.echo(line)
 
 
-def _read(path: Path) -> list[JobSpec]:
+def _registry_of(app_path: str) -> Registry:
+    """The task registry of the Cronwell app at ``module:name``."""
+    module_name, _, name = app_path.partition(":")
+    try:
+        found = getattr(importlib.import_module(module_name), name or "app")
+    except (ImportError, AttributeError) as error:
+        raise InputError(f"--app: {app_path!r} cannot be imported: {error}") from None
+    if not isinstance(found, Cronwell):
+        raise InputError(f"--app: {app_path!r} is not a Cronwell app")
+    return found.registry
+
+
+def _read(path: Path, registry: Registry) -> list[JobSpec]:
     try:
         document = yaml.safe_load(path.read_text())
     except OSError as error:
@@ -44,22 +67,23 @@ def _read(path: Path) -> list[JobSpec]:
         specs = parse_jobs(document["jobs"])
     except SpecError as error:
         raise InputError(*(f"{place}: {problem}" for place, problem in error.problems)) from None
-    _check_tasks(specs)
-    return specs
+    return _resolve_tasks(specs, registry)
 
 
-def _check_tasks(specs: list[JobSpec]) -> None:
-    """Every task must import here, as it will in a worker started in this directory."""
-    sys.path.insert(0, str(Path.cwd()))
-    registry, problems = Registry(), []
+def _resolve_tasks(specs: list[JobSpec], registry: Registry) -> list[JobSpec]:
+    """Registered task names become their dotted paths, as a worker imports them; every task
+    must import here, as it will in a worker started in this directory."""
+    resolved, problems = [], []
     for index, spec in enumerate(specs):
-        if spec.task is not None:
-            try:
-                registry.resolve(spec.task)
-            except UnknownTask as error:
-                problems.append(f"jobs[{index}].task: {error}")
+        try:
+            task = None if spec.task is None else registry.resolve(spec.task)
+        except UnknownTask as error:
+            problems.append(f"jobs[{index}].task: {error}")
+            continue
+        resolved.append(replace(spec, task=task))
     if problems:
         raise InputError(*problems)
+    return resolved
 
 
 def describe_plan(plan: Plan, *, dry_run: bool) -> list[str]:
