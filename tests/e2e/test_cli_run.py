@@ -86,3 +86,35 @@ def _wait_for_status(cwd: Path, status: str) -> None:
             return
         assert time.monotonic() < deadline, f"no run became {status}"
         time.sleep(0.2)
+
+
+def test_a_task_process_dies_with_its_killed_worker(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if key != "CRONWELL_DATABASE_URL"}
+    (tmp_path / "naps.py").write_text("import time\n\ndef nap():\n    time.sleep(60)\n")
+    (tmp_path / "jobs.yaml").write_text("jobs:\n  - name: slow\n    task: naps:nap\n")
+    cronwell(tmp_path, "apply", "jobs.yaml")
+    cronwell(tmp_path, "jobs", "trigger", "slow")
+    command = [*CRONWELL, "run", "--no-examples"]
+    quiet = subprocess.DEVNULL
+    with subprocess.Popen(command, cwd=tmp_path, env=env, stdout=quiet) as running:
+        _wait_for_status(tmp_path, "running")
+        (child,) = _children(running.pid, "cronwell.engine.child")
+        running.kill()
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{child}").exists() and _state(child) != "Z":
+        assert time.monotonic() < deadline, "the task's process outlived its worker"
+        time.sleep(0.05)
+
+
+def _children(parent: int, pattern: str) -> list[int]:
+    found = subprocess.run(
+        ["pgrep", "-P", str(parent), "-f", pattern], capture_output=True, text=True, check=False
+    )
+    return [int(pid) for pid in found.stdout.split()]
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"

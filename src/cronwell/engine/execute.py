@@ -28,6 +28,7 @@ import contextlib
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -184,9 +185,11 @@ def _run_group(
 ) -> _Ended:
     """Run ``argv`` in a new process group to its end, or stop it at the deadline or cancel."""
     deadline = limits.deadline()
+    if shutil.which(argv[0]) is None:  # said here: setpriv would say it in its own words
+        return _Ended(127, f"cannot start {argv[0]}: no such executable file\n", None)
     try:
         process = subprocess.Popen(
-            argv,
+            [*_DIE_WITH_WORKER, *argv],
             stdin=subprocess.PIPE if request else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -206,6 +209,14 @@ def _run_group(
     # The leader is still an unreaped zombie here, so the group id cannot have been reused.
     leader.signal_group(signal.SIGKILL)
     return _Ended(leader.reap(), tail.text(), stopped)
+
+
+# The group leader is killed if the worker dies (kill -9, OOM): otherwise it would run on
+# beside the attempt that retries it elsewhere. setpriv sets the parent-death signal, then
+# execs the command, which keeps it: a task's child process, a command given as a list.
+# A shell command's leader is the shell: what the shell starts is not covered.
+_SETPRIV = shutil.which("setpriv") if sys.platform == "linux" else None
+_DIE_WITH_WORKER = (_SETPRIV, "--pdeathsig", "KILL", "--") if _SETPRIV else ()
 
 
 def _feed(process: subprocess.Popen[bytes], request: bytes) -> None:
