@@ -12,8 +12,6 @@ from datetime import timedelta
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-import pytest
-
 from cronwell.app import Cronwell
 from tests.e2e.processes import (
     Store,
@@ -116,23 +114,6 @@ def test_each_forked_process_builds_its_own_app_and_every_second_runs_once(
     check_every_second_ran_once(database_url, tmp_path)
 
 
-@pytest.mark.parametrize(
-    "database_url",
-    [
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the forked processes share the pooled connection the app opened "
-                "before the fork (its migration check): the PostgreSQL protocol desyncs, "
-                "loop threads die on OperationalError/InterfaceError and the processes "
-                "go on without them",
-            ),
-        ),
-    ],
-    indirect=True,
-)
 def test_an_app_built_before_the_fork_starts_in_every_process(
     database_url: str, tmp_path: Path
 ) -> None:

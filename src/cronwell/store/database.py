@@ -9,8 +9,10 @@ reached through psycopg 3; a plain ``postgresql://`` URL is taken as given.
 
 from __future__ import annotations
 
+import os
 import random
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -50,6 +52,20 @@ def normalize_url(url: str) -> URL:
     )
 
 
+def _forget_pool_in_forked_children(engine: Engine) -> None:
+    """A forked child (a web server's worker process) must not use its parent's connections:
+    two processes on one socket corrupt each other's conversation. The child drops the pool
+    it inherited, without closing what the parent still uses, and connects anew."""
+    reference = weakref.ref(engine)
+
+    def after_fork() -> None:
+        inherited = reference()
+        if inherited is not None:
+            inherited.dispose(close=False)
+
+    os.register_at_fork(after_in_child=after_fork)
+
+
 class Database:
     """An engine for one database URL and the transactions on it."""
 
@@ -57,6 +73,7 @@ class Database:
         self.url = normalize_url(url)
         self.engine = _create_engine(self.url, pool_size)
         self.dialect = self.engine.dialect.name
+        _forget_pool_in_forked_children(self.engine)
 
     @property
     def is_sqlite(self) -> bool:
