@@ -11,6 +11,7 @@ import click
 
 from cronwell.app import Cronwell
 from cronwell.cli.options import database_option, open_app
+from cronwell.engine.loops import Backoff, survive
 from cronwell.engine.worker import GRACE, LEASE
 from cronwell.examples import EXAMPLES
 from cronwell.store.history import RunRow, list_runs
@@ -142,11 +143,18 @@ def _report(app: Cronwell, stop: threading.Event, seconds: float | None) -> None
     """Print each run as it ends, until ``stop`` is set or ``seconds`` have passed."""
     tail = _Tail(datetime.now(UTC))
     ends = None if seconds is None else tail.since + timedelta(seconds=seconds)
-    while not stop.wait(REPORT_EVERY):
+    backoff = Backoff()
+    pause = timedelta(seconds=REPORT_EVERY)
+
+    def look() -> timedelta:
         with app.database.transaction(write=False) as connection:
             ended = tail.new(list_runs(connection, finished_after=tail.look_from, limit=1000))
         for row in ended:
             click.echo(_line(row))
+        return timedelta(seconds=REPORT_EVERY)
+
+    while not stop.wait(pause.total_seconds()):
+        pause = survive(look, backoff, "the run report")
         if ends is not None and datetime.now(UTC) >= ends:
             return
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from cronwell.engine.clock import Clock, SystemClock
+from cronwell.engine.loops import Backoff, survive
 from cronwell.engine.specs import SpecCache
 from cronwell.lifecycle import AttemptStatus, RunStatus
 from cronwell.policies import settle
@@ -67,5 +68,7 @@ class Reaper:
         return min(INTERVAL, max(timedelta(0), expiry - now) + timedelta(milliseconds=10))
 
     def run(self, stop: threading.Event) -> None:
+        backoff = Backoff()
         while not stop.is_set():
-            self.clock.sleep(self.tick().total_seconds(), stop)
+            pause = survive(self.tick, backoff, "the reaper")
+            self.clock.sleep(pause.total_seconds(), stop)
