@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -22,7 +22,7 @@ from cronwell.engine.scheduler import Scheduler
 from cronwell.engine.wakeup import Wakeup
 from cronwell.engine.worker import GRACE, LEASE, Worker
 from cronwell.lifecycle import RunStatus, Trigger
-from cronwell.registry import Registry
+from cronwell.registry import Registry, UnknownTask
 from cronwell.spec import JobSpec, SpecError
 from cronwell.store import flags as store_flags
 from cronwell.store import jobs as store_jobs
@@ -293,7 +293,10 @@ class Cronwell:
     def apply(self, specs: list[JobSpec], *, prune: bool = False, dry_run: bool = False) -> Plan:
         """Make the store's jobs match ``specs`` (like ``kubectl apply``): create what is new,
         update what changed, leave the rest; with ``prune`` delete live jobs not in ``specs``.
-        One transaction: all of it or nothing. ``dry_run`` only says what would change."""
+        One transaction: all of it or nothing. ``dry_run`` only says what would change.
+        Registered task names become the dotted paths workers import; every task must import.
+        """
+        specs = resolve_tasks(self.registry, specs)
         now = self.clock.now()
         with self.database.transaction() as connection:
             current = {row.name: row for row in store_jobs.list_jobs(connection)}
@@ -485,6 +488,22 @@ def _exists(connection: Any, name: str) -> bool:
     except JobNotFound:
         return False
     return True
+
+
+def resolve_tasks(registry: Registry, specs: list[JobSpec]) -> list[JobSpec]:
+    """``specs`` with each task as the dotted path a worker imports, or a SpecError naming
+    every task that is not registered or does not import (``jobs[2].task: ...``)."""
+    resolved, problems = [], []
+    for index, spec in enumerate(specs):
+        try:
+            task = None if spec.task is None else registry.resolve(spec.task)
+        except UnknownTask as error:
+            problems.append((f"jobs[{index}].task", str(error)))
+            continue
+        resolved.append(replace(spec, task=task))
+    if problems:
+        raise SpecError(problems)
+    return resolved
 
 
 def _resolved(registry: Registry, changes: Mapping[str, Any]) -> dict[str, Any]:

@@ -68,6 +68,9 @@ def _import(path: str) -> Callable[..., Any]:
             found = getattr(found, part)
     except (ImportError, AttributeError) as error:
         raise UnknownTask(f"task {path!r} cannot be imported: {error}") from None
+    except Exception as error:  # the module itself failed while it was imported
+        problem = f"{type(error).__name__}: {error}"
+        raise UnknownTask(f"task {path!r} failed on import: {problem}") from None
     if not callable(found):
         raise UnknownTask(f"task {path!r} is not callable")
     return found  # type: ignore[no-any-return]

@@ -145,3 +145,13 @@ def test_registered_names_come_from_the_app_and_thread_tasks_import_from_here(
         2,
         "cronwell: --app: 'nowhere:app' cannot be",
     )
+
+
+def test_a_task_module_that_fails_on_import_is_one_clear_line(tmp_path: Path) -> None:
+    (tmp_path / "broken.py").write_text("raise RuntimeError('no config file')\n")
+    (tmp_path / "jobs.yaml").write_text("jobs:\n  - name: b\n    task: broken:run\n")
+    done = cronwell(tmp_path, "apply", "jobs.yaml")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "cronwell: jobs[0].task: task 'broken:run' failed on import: RuntimeError: no config file\n"
+    )

@@ -185,3 +185,17 @@ def test_recovering_a_dead_run_retries_it_with_its_own_arguments(
     with app.database.transaction(write=False) as connection:
         row = connection.execute(select(runs).where(runs.c.id == retried)).one()
     assert (row.trigger, row.args) == ("retry", ["special"])
+
+
+def test_apply_stores_registered_tasks_by_path_and_refuses_unknown_ones(app: Cronwell) -> None:
+    app.task(sample.add, name="adder")
+    good = JobSpec.parse({"name": "sum", "task": "adder"})
+    bad = JobSpec.parse({"name": "ghost", "task": "nowhere"})
+    with pytest.raises(SpecError) as caught:
+        app.apply([good, bad])
+    assert caught.value.problems == [
+        ("jobs[1].task", "task 'nowhere' is not registered (known: adder)")
+    ]
+    assert app.list_schedules() == [], "nothing of a refused apply is stored"
+    app.apply([good])
+    assert app.get_schedule("sum").spec.task == "tests.engine.tasks.sample:add"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ import yaml
 from cronwell.app import Cronwell, Plan
 from cronwell.cli.errors import InputError
 from cronwell.cli.options import database_option, open_app
-from cronwell.registry import Registry, UnknownTask
+from cronwell.registry import Registry
 from cronwell.spec import JobSpec, SpecError, parse_jobs
 
 
@@ -33,9 +32,14 @@ def apply(
     path: str, database: str | None, prune: bool, dry_run: bool, app_path: str | None
 ) -> None:
     """Make the store's jobs match FILE. An invalid file changes nothing."""
-    registry = Registry() if app_path is None else _registry_of(app_path)
-    specs = _read(Path(path), registry)
-    plan = open_app(database).apply(specs, prune=prune, dry_run=dry_run)
+    specs = _read(Path(path))
+    app = open_app(database)
+    if app_path is not None:
+        app.registry = _registry_of(app_path)
+    try:
+        plan = app.apply(specs, prune=prune, dry_run=dry_run)
+    except SpecError as error:
+        raise InputError(*(f"{place}: {problem}" for place, problem in error.problems)) from None
     for line in describe_plan(plan, dry_run=dry_run):
         click.echo(line)
 
@@ -52,7 +56,7 @@ def _registry_of(app_path: str) -> Registry:
     return found.registry
 
 
-def _read(path: Path, registry: Registry) -> list[JobSpec]:
+def _read(path: Path) -> list[JobSpec]:
     try:
         document = yaml.safe_load(path.read_text())
     except OSError as error:
@@ -67,23 +71,7 @@ def _read(path: Path, registry: Registry) -> list[JobSpec]:
         specs = parse_jobs(document["jobs"])
     except SpecError as error:
         raise InputError(*(f"{place}: {problem}" for place, problem in error.problems)) from None
-    return _resolve_tasks(specs, registry)
-
-
-def _resolve_tasks(specs: list[JobSpec], registry: Registry) -> list[JobSpec]:
-    """Registered task names become their dotted paths, as a worker imports them; every task
-    must import here, as it will in a worker started in this directory."""
-    resolved, problems = [], []
-    for index, spec in enumerate(specs):
-        try:
-            task = None if spec.task is None else registry.resolve(spec.task)
-        except UnknownTask as error:
-            problems.append(f"jobs[{index}].task: {error}")
-            continue
-        resolved.append(replace(spec, task=task))
-    if problems:
-        raise InputError(*problems)
-    return resolved
+    return specs
 
 
 def describe_plan(plan: Plan, *, dry_run: bool) -> list[str]:
