@@ -79,9 +79,6 @@ class Worker:
         self._running: dict[int, tuple[ClaimedRun, threading.Event, Future[None]]] = {}
         self._ended: list[tuple[Finish, JobSpec]] = []
         self._lock = threading.Lock()
-        # This worker's write transactions take turns here: on SQLite, threads that wait for
-        # the file's write lock inside SQLite sleep for milliseconds between tries.
-        self._writing = threading.Lock()
         self._specs = SpecCache()
         self._interrupted = False
 
@@ -95,7 +92,7 @@ class Worker:
             return IDLE
         now = now or self.clock.now()
         try:
-            with self._writing, self.database.transaction() as connection:
+            with self.database.transaction() as connection:
                 self._settle(connection, ended)
                 claimed = self._claim(connection, now, free)
                 upcoming = None
@@ -138,7 +135,7 @@ class Worker:
         if not ended:
             return
         try:
-            with self._writing, self.database.transaction() as connection:
+            with self.database.transaction() as connection:
                 self._settle(connection, ended)
         except BaseException:
             self._requeue(ended)
@@ -175,7 +172,7 @@ class Worker:
         now = now or self.clock.now()
         with self._lock:
             in_flight = {run_id: cancel for run_id, (_, cancel, _) in self._running.items()}
-        with self._writing, self.database.transaction() as connection:
+        with self.database.transaction() as connection:
             beat_worker(connection, self.id, now)
             held = renew_leases(
                 connection, owner=self.id, run_ids=list(in_flight), until=now + self.lease
@@ -242,7 +239,7 @@ class Worker:
         self.settle_ended()  # what already ended is settled, not handed back
         with self._lock:
             in_flight = {run_id: cancel for run_id, (_, cancel, _) in self._running.items()}
-        with self._writing, self.database.transaction() as connection:
+        with self.database.transaction() as connection:
             handed = hand_back(
                 connection, owner=self.id, run_ids=list(in_flight), now=self.clock.now()
             )

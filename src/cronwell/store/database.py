@@ -3,18 +3,24 @@
 SQLite (the default, one file) runs in WAL mode with foreign keys on; a writing transaction
 starts with ``BEGIN IMMEDIATE``, so it takes the write lock before reading, and two processes
 racing for the same rows are settled by the lock rather than by a late "database is locked".
-Waiting for that lock is retried with backoff here, so no caller ever sees it. PostgreSQL is
-reached through psycopg 3; a plain ``postgresql://`` URL is taken as given.
+Waiting for that lock is retried with backoff here, so no caller ever sees it. Threads of one
+process that share a Database queue for it in Python, first come first served: SQLite's own
+wait for the lock sleeps between tries, so a thread waiting there can miss its turn again and
+again while another thread takes the lock back to back, for seconds at a time.
+
+PostgreSQL is reached through psycopg 3; a plain ``postgresql://`` URL is taken as given.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -73,6 +79,7 @@ class Database:
         self.url = normalize_url(url)
         self.engine = _create_engine(self.url, pool_size)
         self.dialect = self.engine.dialect.name
+        self._writer = WriterQueue() if self.is_sqlite else None
         _forget_pool_in_forked_children(self.engine)
 
     @property
@@ -83,17 +90,19 @@ class Database:
     def transaction(self, *, write: bool = True) -> Iterator[Connection]:
         """A connection in a transaction, committed when the block ends, rolled back on error.
 
-        A writing transaction on SQLite holds the write lock from its first statement.
+        A writing transaction on SQLite holds the write lock from its first statement, and
+        waits its turn behind the other writing transactions of this Database first.
         """
-        connection = self._begin(write)
-        try:
-            yield connection
-            connection.commit()
-        except BaseException:
-            connection.rollback()
-            raise
-        finally:
-            connection.close()
+        with self._writer if write and self._writer is not None else nullcontext():
+            connection = self._begin(write)
+            try:
+                yield connection
+                connection.commit()
+            except BaseException:
+                connection.rollback()
+                raise
+            finally:
+                connection.close()
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -110,6 +119,52 @@ class Database:
                     raise
                 time.sleep(min(2.0, 0.01 * 2**attempt) * (0.5 + random.random()))
         raise AssertionError("unreachable: the last try re-raises")
+
+
+class WriterQueue:
+    """A lock that threads get in the order they asked for it: the releasing thread hands it
+    to the longest waiter, so none can be overtaken however often another comes back.
+
+    Not reentrant: a thread that asks again while it holds it is refused, since on SQLite a
+    second writing transaction inside the first could only wait for itself."""
+
+    def __init__(self) -> None:
+        self._reset()
+        # A forked child has only the thread that forked: nobody there holds it or waits.
+        reference = weakref.ref(self)
+
+        def after_fork() -> None:
+            queue = reference()
+            if queue is not None:
+                queue._reset()
+
+        os.register_at_fork(after_in_child=after_fork)
+
+    def _reset(self) -> None:
+        self._mutex = threading.Lock()
+        self._owner: int | None = None
+        self._waiting: deque[tuple[int, threading.Lock]] = deque()
+
+    def __enter__(self) -> None:
+        me = threading.get_ident()
+        with self._mutex:
+            if self._owner is None:
+                self._owner = me
+                return
+            if self._owner == me:
+                raise RuntimeError("a writing transaction inside another one on SQLite")
+            gate = threading.Lock()
+            gate.acquire()
+            self._waiting.append((me, gate))
+        gate.acquire()  # released by the holder, which made this thread the owner
+
+    def __exit__(self, *_exc: object) -> None:
+        with self._mutex:
+            if self._waiting:
+                self._owner, gate = self._waiting.popleft()
+                gate.release()
+            else:
+                self._owner = None
 
 
 def _is_locked(error: OperationalError) -> bool:
