@@ -1,18 +1,22 @@
 """Transactions on both databases: a writer waits its turn, however busy the other writers
-of its process are."""
+of its process are, and a connection the server dropped is replaced before anyone uses it."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
+from sqlalchemy import text
 
 from cronwell.store.database import Database
 from cronwell.store.flags import get_flag, set_flag
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+POSTGRESQL_ONLY = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 TURN = 0.25  # seconds: the longest a writer may wait behind a thread that writes back to back
 
@@ -66,3 +70,25 @@ def test_readers_do_not_wait_for_writers(database: Database) -> None:
         set_flag(writer, "seen", 2, NOW)
         with database.transaction(write=False) as reader:
             assert get_flag(reader, "seen") == 1  # the writer has not committed yet
+
+
+@POSTGRESQL_ONLY
+def test_a_pooled_connection_the_server_dropped_is_replaced(database: Database) -> None:
+    with database.transaction() as connection:
+        pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    args, params = database.engine.dialect.create_connect_args(database.url)
+    with psycopg.connect(*args, **params, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        eventually(lambda: not other.execute(_ALIVE, (pid,)).fetchone())
+    with database.transaction() as connection:
+        assert connection.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
+
+
+_ALIVE = "SELECT 1 FROM pg_stat_activity WHERE pid = %s"
+
+
+def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "gave up waiting"
+        time.sleep(0.01)

@@ -8,13 +8,16 @@ process that share a Database queue for it in Python, first come first served: S
 wait for the lock sleeps between tries, so a thread waiting there can miss its turn again and
 again while another thread takes the lock back to back, for seconds at a time.
 
-PostgreSQL is reached through psycopg 3; a plain ``postgresql://`` URL is taken as given.
+PostgreSQL is reached through psycopg 3; a plain ``postgresql://`` URL is taken as given. A
+pooled connection is checked before use by looking at its socket, not by a round trip: a
+server that stopped or restarted has said so (or closed the socket) by then.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import select
 import threading
 import time
 import weakref
@@ -25,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DisconnectionError, OperationalError
 
 DEFAULT_URL = "sqlite:///cronwell.db"
 _WRITE = "cronwell_write"
@@ -182,7 +185,23 @@ def _create_engine(url: URL, pool_size: int) -> Engine:
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    event.listen(engine, "checkout", _check_postgresql)
+    return engine
+
+
+def _check_postgresql(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Refuse a pooled connection that is broken, so the pool opens a new one.
+
+    An idle connection that is not listening has nothing to read unless the server sent
+    something unasked: that it is shutting down, or the end of the connection. That look is
+    a system call, where a ping would be a round trip on every transaction.
+    """
+    if dbapi_connection.closed or dbapi_connection.broken:
+        raise DisconnectionError("the connection is closed")
+    readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    if readable:
+        raise DisconnectionError("the server sent something to an idle connection")
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
