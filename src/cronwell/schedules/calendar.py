@@ -160,13 +160,29 @@ class CachedDays:
         return days
 
 
+_SHARED_LIMIT = 256
+_shared: dict[DayRule, CachedDays] = {}
+
+
+def shared_days(rule: DayRule) -> CachedDays:
+    """The one CachedDays of ``rule`` (by equality), shared by every schedule with that rule:
+    ten thousand jobs on one expression work out each month once, not ten thousand times.
+    At most ``_SHARED_LIMIT`` rules are kept; past that the registry starts afresh."""
+    cached = _shared.get(rule)
+    if cached is None:
+        if len(_shared) >= _SHARED_LIMIT:
+            _shared.clear()
+        cached = _shared[rule] = CachedDays(rule)
+    return cached
+
+
 class WallSearch:
     """Finds the next wall time (naive, whole seconds) that a day and a time rule admit."""
 
     __slots__ = ("days", "times")
 
     def __init__(self, days: DayRule, times: TimeRule) -> None:
-        self.days = CachedDays(days)
+        self.days = shared_days(days)
         self.times = times
 
     def next_wall(self, after: datetime) -> datetime | None:

@@ -214,14 +214,29 @@ class CronExpression:
 
     @classmethod
     def parse(cls, text: str) -> CronExpression:
-        stripped = " ".join(text.split())
-        fields = _split_fields(stripped)
-        seconds, minutes, hours, dom, months, dow = fields
-        days = _day_set(dom, months, dow)
-        times = CronTimes(
-            parse_values(seconds, SECOND), parse_values(minutes, MINUTE), parse_values(hours, HOUR)
-        )
-        return cls(stripped, fields, times, days, _dst_rule(stripped, minutes, hours))
+        # An expression is an immutable value and many jobs share one: each text is parsed
+        # once, up to _PARSED_LIMIT texts; past that the memo starts afresh.
+        parsed = _parsed.get(text)
+        if parsed is None:
+            if len(_parsed) >= _PARSED_LIMIT:
+                _parsed.clear()
+            parsed = _parsed[text] = _parse(text)
+        return parsed
+
+
+_PARSED_LIMIT = 1024
+_parsed: dict[str, CronExpression] = {}
+
+
+def _parse(text: str) -> CronExpression:
+    stripped = " ".join(text.split())
+    fields = _split_fields(stripped)
+    seconds, minutes, hours, dom, months, dow = fields
+    days = _day_set(dom, months, dow)
+    times = CronTimes(
+        parse_values(seconds, SECOND), parse_values(minutes, MINUTE), parse_values(hours, HOUR)
+    )
+    return CronExpression(stripped, fields, times, days, _dst_rule(stripped, minutes, hours))
 
 
 def _split_fields(text: str) -> tuple[str, ...]:
