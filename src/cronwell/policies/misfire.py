@@ -152,9 +152,34 @@ def plan_due_times(
     if on_time_tolerance < _ZERO:
         raise PolicyError("on_time_tolerance", "must not be negative")
     after, now = as_utc(after, "after"), as_utc(now, "now")
+    if after < now:
+        quick = _at_most_one(schedule, after, now, on_time_tolerance)
+        if quick is not None:
+            return quick
     recent, span = _backlog(schedule, after, now, limit)
     due_times = _dispose(recent, now, policy, on_time_tolerance)
     return DuePlan(due_times, span, schedule.next_after(max(after, now)))
+
+
+def _at_most_one(
+    schedule: Schedule, after: datetime, now: datetime, tolerance: timedelta
+) -> DuePlan | None:
+    """The plan when (after, now] holds no due time, or one that is on time: a scheduler's
+    every tick but the first after downtime. Two next-due computations answer it, where the
+    walk takes three; None when the walk is needed.
+
+    The next due time after ``now`` is the one after the last due time at or before it
+    (``after`` when there is none): no due time lies between them.
+    """
+    first = schedule.next_after(after)
+    if first is None or first > now:
+        return DuePlan((), None, first)
+    if now - first > tolerance:
+        return None  # late: the misfire policy decides
+    second = schedule.next_after(first)
+    if second is not None and second <= now:
+        return None
+    return DuePlan((DueTime(first, Disposition.RUN, Trigger.SCHEDULE),), None, second)
 
 
 def _dispose(
