@@ -7,7 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 
 from cronwell.spec import JobSpec
 from cronwell.store.tables import jobs
@@ -122,9 +133,16 @@ def earliest_due_at(connection: Connection, now: datetime) -> datetime | None:
 def _is_live(now: datetime) -> Any:
     return and_(
         jobs.c.deleted_at.is_(None),
-        jobs.c.is_enabled.is_(True),
+        _IS_ENABLED,
         or_(jobs.c.paused_until.is_(None), jobs.c.paused_until <= now),
     )
+
+
+# Written as the due index's predicate is (``deleted_at IS NULL AND is_enabled``): a planner
+# uses a partial index only when the query states its predicate, and ``is_enabled IS true``
+# (or ``= 1`` on SQLite) is not that. Without it every tick scans and sorts all jobs. Untyped
+# on purpose: a Boolean-typed column is rendered ``= 1`` again on SQLite.
+_IS_ENABLED: ColumnElement[Any] = literal_column("jobs.is_enabled")
 
 
 def specs_of(
