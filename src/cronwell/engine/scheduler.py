@@ -10,21 +10,26 @@ constraint stands behind both.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 
 from cronwell.engine.clock import Clock, SystemClock
 from cronwell.engine.leader import LeaderLease
-from cronwell.engine.specs import SpecCache
+from cronwell.engine.specs import Planning, PlanningCache
 from cronwell.lifecycle import RunStatus, SkipReason, Trigger
 from cronwell.policies import ActiveRun, OverlapAction, decide_overlap, plan_due_times
-from cronwell.spec import JobSpec
 from cronwell.store.database import Database
 from cronwell.store.flags import PAUSED, get_flag
-from cronwell.store.jobs import DueJob, advance_jobs, due_jobs, earliest_due_at
-from cronwell.store.runs import NewRun, active_runs, cancel_runs, insert_runs, promote_waiting
+from cronwell.store.jobs import (
+    DueJob,
+    advance_jobs,
+    due_jobs,
+    earliest_due_at,
+    insert_planned_runs,
+)
+from cronwell.store.runs import NewRun, active_runs, cancel_runs, promote_waiting
 from cronwell.store.signals import RUNS, notify
 
 IDLE = timedelta(minutes=1)  # the longest sleep with nothing due: a safety net, not a poll
@@ -40,11 +45,11 @@ class JobPlan:
     next_due_at: datetime | None
 
 
-def plan_runs(job: DueJob, spec: JobSpec, active: Sequence[ActiveRun], now: datetime) -> JobPlan:
+def plan_runs(job: DueJob, spec: Planning, active: Sequence[ActiveRun], now: datetime) -> JobPlan:
     """The runs for ``job``'s due times in (planned_until, now], by its misfire and overlap
     policies. Pure: the caller holds the job's row and persists the plan."""
     plan = plan_due_times(spec.schedule, job.planned_until, now, spec.misfire)
-    make = partial(_new_run, job, spec.retry.max_attempts)
+    make = partial(_new_run, job, spec.max_attempts)
     runs: list[NewRun] = []
     if (span := plan.missed_span) is not None:
         missed = make(span.last_at, Trigger.MISFIRE, RunStatus.SKIPPED, reason=SkipReason.MISSED)
@@ -97,6 +102,22 @@ def _new_run(
     )
 
 
+def _with_waiting(
+    due: Sequence[DueJob],
+    active: Mapping[int, Sequence[tuple[int, str]]],
+    plans: Sequence[JobPlan],
+) -> list[int]:
+    """The due jobs that have a waiting run once the plans are stored: one found active, or
+    one just planned. Only the scheduler makes waiting runs, under the job's row lock, so no
+    other job can have one."""
+    return [
+        job.id
+        for job, plan in zip(due, plans, strict=True)
+        if any(status == RunStatus.WAITING for _, status in active.get(job.id, ()))
+        or any(run.status is RunStatus.WAITING for run in plan.runs)
+    ]
+
+
 def _replaced(run: NewRun) -> NewRun:
     if run.status in (RunStatus.PENDING, RunStatus.WAITING):
         return replace(run, status=RunStatus.CANCELLED, reason=REPLACED)
@@ -120,7 +141,7 @@ class Scheduler:
         self.batch = batch
         self.wake = threading.Event()
         self.on_new_runs: Callable[[], None] | None = None  # e.g. wake a worker in-process
-        self._specs = SpecCache(cache_size)
+        self._plannings = PlanningCache(cache_size)
 
     def tick(self, now: datetime | None = None) -> timedelta:
         """Plan every job due at ``now``; returns how long until the next one is due."""
@@ -130,22 +151,21 @@ class Scheduler:
                 return IDLE  # paused: resume() restarts planning from its own now
             due = due_jobs(connection, now, self.batch)
             active = active_runs(connection, [job.id for job in due])
-            plans = [(job, self._plan(job, active.get(job.id, []), now)) for job in due]
-            created = insert_runs(connection, [run for _, plan in plans for run in plan.runs], now)
+            plans = [self._plan(job, active.get(job.id, []), now) for job in due]
+            created = insert_planned_runs(connection, [r for p in plans for r in p.runs], now)
             if created:
                 notify(connection, RUNS)  # delivered at commit, to workers in any process
-            cancel_runs(
-                connection, [rid for _, plan in plans for rid in plan.cancel], now, REPLACED
-            )
+            cancel_runs(connection, [rid for plan in plans for rid in plan.cancel], now, REPLACED)
             # A waiting run left with nothing to wait for (its job's overlap policy changed
             # while it waited) starts here at the latest.
-            promote_waiting(connection, [job.id for job in due])
-            next_due = [(job.id, plan.next_due_at) for job, plan in plans]
+            promote_waiting(connection, _with_waiting(due, active, plans))
+            next_due = [(job.id, plan.next_due_at) for job, plan in zip(due, plans, strict=True)]
             advance_jobs(connection, next_due, planned_until=now, now=now)
-            upcoming = earliest_due_at(connection, now)
+            is_full = len(due) == self.batch
+            upcoming = None if is_full else earliest_due_at(connection, now)
         if created and self.on_new_runs is not None:
             self.on_new_runs()  # after the commit, so the runs are there to claim
-        if len(due) == self.batch:
+        if is_full:
             return timedelta(0)  # more are due: go again at once
         return IDLE if upcoming is None else min(IDLE, max(timedelta(0), upcoming - now))
 
@@ -169,4 +189,4 @@ class Scheduler:
 
     def _plan(self, job: DueJob, active: Sequence[tuple[int, str]], now: datetime) -> JobPlan:
         runs = [ActiveRun(run_id, status) for run_id, status in active]
-        return plan_runs(job, self._specs.get(job.id, job.version, job.spec), runs, now)
+        return plan_runs(job, self._plannings.get(job.id, job.version, job.spec), runs, now)
