@@ -9,6 +9,12 @@ from sqlalchemy import Column, Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 
+def has_writable_ctes(connection: Connection) -> bool:
+    """Whether INSERT and UPDATE may run inside WITH (PostgreSQL): then a run's transition and
+    its attempt row are written by one statement, one round trip. SQLite sends two."""
+    return connection.dialect.name == "postgresql"
+
+
 def insert_ignoring_conflicts(
     connection: Connection,
     table: Table,

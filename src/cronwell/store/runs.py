@@ -9,9 +9,10 @@ since.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -24,11 +25,12 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    text,
     update,
 )
 
 from cronwell.lifecycle import ACTIVE, AttemptStatus, RunStatus, Trigger
-from cronwell.store.dialect import insert_ignoring_conflicts
+from cronwell.store.dialect import has_writable_ctes, insert_ignoring_conflicts
 from cronwell.store.signals import CANCELS, RUNS, notify
 from cronwell.store.tables import attempts, jobs, runs
 from cronwell.store.types import UtcDateTime
@@ -203,6 +205,9 @@ def claim_runs(
     serializes claimers, and the ``status = 'pending'`` guard holds on both.
     """
     params = {"queues": list(queues), "now": now, "n": limit, "owner": owner}
+    if has_writable_ctes(connection):
+        claimed = connection.execute(_CLAIM_AND_OPEN, params | {"until": now + lease}).all()
+        return sorted((_claimed(row, now, now + lease) for row in claimed), key=_by_id)
     claimed = connection.execute(_CLAIM, params | {"until": now + lease}).all()
     if claimed:
         connection.execute(
@@ -218,7 +223,11 @@ def claim_runs(
                 for row in claimed
             ],
         )
-    return sorted((_claimed(row, now, now + lease) for row in claimed), key=lambda run: run.id)
+    return sorted((_claimed(row, now, now + lease) for row in claimed), key=_by_id)
+
+
+def _by_id(run: ClaimedRun) -> int:
+    return run.id
 
 
 _CLAIMED_COLUMNS = (
@@ -259,6 +268,23 @@ _CLAIM = (
     )
     .returning(*_CLAIMED_COLUMNS)
 )
+# PostgreSQL: the claim and the attempts it opens are one statement.
+_CLAIMED = _CLAIM.cte("claimed")
+_OPENED = (
+    insert(attempts)
+    .from_select(
+        ["run_id", "number", "worker_id", "status", "started_at"],
+        select(
+            _CLAIMED.c.id,
+            _CLAIMED.c.attempts,
+            bindparam("owner", type_=String()),
+            literal(str(AttemptStatus.RUNNING), String()),
+            bindparam("now", type_=UtcDateTime()),
+        ),
+    )
+    .cte("opened")
+)
+_CLAIM_AND_OPEN = select(*_CLAIMED.c).add_cte(_OPENED)
 
 
 def _claimed(row: Any, started_at: datetime, lease_expires_at: datetime) -> ClaimedRun:
@@ -333,12 +359,28 @@ def finish_attempts(connection: Connection, owner: str, finishes: Sequence[Finis
     """Record how attempts ended and move their runs on, for the runs ``owner`` still holds;
     returns those, in the order given. A run whose lease was taken back changes nothing.
 
-    Each run moves by its own guarded statement (``status = 'running'`` and the lease owner),
-    sent as one batch. The runs are locked first (PostgreSQL; SQLite's BEGIN IMMEDIATE holds
-    the whole file), so every statement sent for a run found held also wins.
+    Each run moves only by its guard (``status = 'running'`` and the lease owner) and only
+    the attempts of runs that moved are closed: on PostgreSQL all in one statement, on SQLite
+    one guarded UPDATE per run, sent as one batch, after reading which runs are still held
+    (BEGIN IMMEDIATE holds the whole file, so every UPDATE sent for a held run wins).
     """
     if not finishes:
         return []
+    if has_writable_ctes(connection):
+        moving = _finish_in_one_statement(connection, owner, finishes)
+    else:
+        moving = _finish_run_by_run(connection, owner, finishes)
+    promote_waiting(
+        connection,
+        sorted({f.run.job_id for f in moving if f.has_queue and f.run_status.is_finished}),
+    )
+    return moving
+
+
+def _finish_run_by_run(
+    connection: Connection, owner: str, finishes: Sequence[Finish]
+) -> list[Finish]:
+    """SQLite: which runs are held, then an UPDATE per run and one per attempt."""
     ids = [finish.run.id for finish in finishes]
     held = set(connection.execute(_HELD, {"ids": ids, "owner": owner}).scalars())
     moving = [finish for finish in finishes if finish.run.id in held]
@@ -351,11 +393,84 @@ def finish_attempts(connection: Connection, owner: str, finishes: Sequence[Finis
         connection,
         [(f.run.id, f.run.attempt, f.run.started_at, f.outcome) for f in moving],
     )
-    promote_waiting(
-        connection,
-        sorted({f.run.job_id for f in moving if f.has_queue and f.run_status.is_finished}),
-    )
     return moving
+
+
+def _finish_in_one_statement(
+    connection: Connection, owner: str, finishes: Sequence[Finish]
+) -> list[Finish]:
+    """PostgreSQL: the runs and their attempts move in one statement (one round trip), the
+    batch sent as one JSON document rather than a parameter per value."""
+    ended = json.dumps([_finish_document(finish) for finish in finishes], default=_instant)
+    moved = set(connection.execute(_FINISH_PG, {"ended": ended, "owner": owner}).scalars())
+    return [finish for finish in finishes if finish.run.id in moved]
+
+
+def _finish_document(finish: Finish) -> dict[str, Any]:
+    outcome = finish.outcome
+    return {
+        "run_id": finish.run.id,
+        "number": finish.run.attempt,
+        "next_status": finish.run_status,
+        "next_reason": finish.reason,
+        # A run that goes on retrying is not finished: its finished_at stays empty.
+        "ended_at": outcome.finished_at if finish.run_status.is_finished else None,
+        "next_at": finish.not_before,
+        "attempt_status": outcome.status,
+        "attempt_ended_at": outcome.finished_at,
+        "took": (outcome.finished_at - finish.run.started_at).total_seconds(),
+        "exit_code": outcome.exit_code,
+        "output": outcome.output,
+        "error": outcome.error,
+        "peak_memory": outcome.peak_memory,
+        "logs": outcome.logs,
+    }
+
+
+def _instant(value: Any) -> str:
+    if isinstance(value, datetime) and value.utcoffset() is not None:
+        return value.astimezone(UTC).isoformat()
+    raise TypeError(f"{value!r} is not an aware instant")
+
+
+_FINISH_PG = text(
+    """
+    WITH ended AS (
+        SELECT * FROM json_to_recordset(CAST(:ended AS json)) AS ended(
+            run_id bigint, number integer, next_status text, next_reason text,
+            ended_at timestamptz, next_at timestamptz, attempt_status text,
+            attempt_ended_at timestamptz, took double precision, exit_code integer,
+            output text, error text, peak_memory bigint, logs json)
+    ), moved AS (
+        UPDATE runs SET
+            status = ended.next_status,
+            -- A cancelled run keeps the reason its cancel gave ("replaced by a newer run").
+            reason = CASE WHEN ended.next_status = 'cancelled' THEN runs.reason
+                          ELSE ended.next_reason END,
+            finished_at = ended.ended_at,
+            not_before = coalesce(ended.next_at, runs.not_before),
+            lease_owner = NULL,
+            lease_expires_at = NULL
+        FROM ended
+        WHERE runs.id = ended.run_id AND runs.status = 'running'
+          AND runs.lease_owner = :owner
+        RETURNING runs.id
+    ), closed AS (
+        UPDATE attempts SET
+            status = ended.attempt_status,
+            finished_at = ended.attempt_ended_at,
+            duration = make_interval(secs => ended.took),
+            exit_code = ended.exit_code,
+            output = ended.output,
+            error = ended.error,
+            peak_memory = ended.peak_memory,
+            logs = ended.logs
+        FROM ended JOIN moved ON moved.id = ended.run_id
+        WHERE attempts.run_id = ended.run_id AND attempts.number = ended.number
+    )
+    SELECT id FROM moved
+    """
+)
 
 
 _HELD = (
