@@ -143,6 +143,14 @@ class _Job(_Model):
             return value
         raise _custom("task", f"{value!r} is not a task name or pkg.module:function")
 
+    @field_validator("command")
+    @classmethod
+    def _command(cls, value: str | list[str] | None) -> str | list[str] | None:
+        # An empty command has nothing to run: it would start no process and never end.
+        if value is not None and not (value if isinstance(value, str) else value and value[0]):
+            raise _custom("command", "must not be empty")
+        return value
+
     @field_validator("schedule")
     @classmethod
     def _schedule(cls, value: str | dict[str, Any], info: ValidationInfo) -> Any:
@@ -424,6 +432,8 @@ def _duration(value: Duration | None, name: str) -> timedelta | None:
         return None
     if value in (0, "0", "0s", timedelta(0)):
         return timedelta(0)
+    if isinstance(value, timedelta) and value < timedelta(0):
+        raise ScheduleError(name, f"{value.total_seconds():g}s must be zero or longer")
     if isinstance(value, int | float) and value < 0:
         raise ScheduleError(name, f"{value!r} must be zero or longer")
     return parse_duration(value, name)

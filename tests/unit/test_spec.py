@@ -99,6 +99,10 @@ def test_the_canonical_form_round_trips_and_is_plain_json() -> None:
         ({"command": 5, "task": None}, "command: must be a shell command line or a list of"),
         ({"args": "a b"}, "args: must be a list"),
         ({"schedule": 7}, "schedule: must be a schedule string or a mapping"),
+        ({"command": [], "task": None}, "command: must not be empty"),
+        ({"command": " ", "task": None}, "command: must not be empty"),
+        ({"timeout": timedelta(0)}, "timeout: 0s must be longer than zero"),
+        ({"misfire": {"grace": timedelta(seconds=-5)}}, "misfire.grace: -5s must be zero or"),
     ],
 )
 def test_every_problem_names_its_place(changes: dict[str, Any], problem: str) -> None:

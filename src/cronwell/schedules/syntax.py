@@ -138,7 +138,8 @@ def parse_duration(value: Any, field: str) -> timedelta:
     else:
         raise ScheduleError(field, f"{value!r} is not a duration like 90s, 5m, 2h or 1d")
     if duration <= timedelta(0):
-        raise ScheduleError(field, f"{value!r} must be longer than zero")
+        shown = f"{value.total_seconds():g}s" if isinstance(value, timedelta) else repr(value)
+        raise ScheduleError(field, f"{shown} must be longer than zero")
     return duration
 
 
