@@ -141,3 +141,39 @@ def test_a_batch_settle_skips_the_runs_whose_lease_was_taken_back(database: Data
          (other.id, 1, "running")]
     )  # fmt: skip
     assert settle(database, "w1", []) == []
+
+
+def test_a_batch_insert_keeps_each_rows_values_and_their_order(database: Database) -> None:
+    job = make_runs(database, 1)  # one run, at NOW: the batch's first row collides with it
+    at = [NOW + timedelta(seconds=n) for n in (0, 5, 3, 4)]
+    new = [
+        NewRun(job, at[0], Trigger.MANUAL, "default", 2, 3, kwargs={"x": 1}),
+        NewRun(job, at[1], Trigger.MANUAL, "default", 2, 3, kwargs={"x": 1}),
+        NewRun(job, at[2], Trigger.MANUAL, "default", 2, 3, kwargs={"x": True}),
+        NewRun(job, at[3], Trigger.RETRY, "etl", 0, 5, args=["é"], status=RunStatus.SKIPPED,
+               reason="missed", not_before=LATER, covers=3, covers_from=NOW),
+    ]  # fmt: skip
+    with database.transaction() as connection:
+        ids = insert_runs(connection, new, LATER)
+    assert len(ids) == 3 and ids == sorted(ids), "the colliding row is skipped, the order kept"
+    made = rows(database)
+    assert [
+        (r.scheduled_for, r.trigger, r.queue, r.priority, r.max_attempts, r.status, r.reason)  # type: ignore[attr-defined]
+        for r in (made[run_id] for run_id in ids)
+    ] == [
+        (at[1], "manual", "default", 2, 3, "pending", None),
+        (at[2], "manual", "default", 2, 3, "pending", None),
+        (at[3], "retry", "etl", 0, 5, "skipped", "missed"),
+    ]
+    assert [
+        (r.args, r.kwargs, r.not_before, r.covers, r.covers_from, r.finished_at, r.created_at)  # type: ignore[attr-defined]
+        for r in (made[run_id] for run_id in ids)
+    ] == [
+        (None, {"x": 1}, at[1], 1, None, None, LATER),
+        (None, {"x": True}, at[2], 1, None, None, LATER),
+        (["é"], None, LATER, 3, NOW, LATER, LATER),
+    ]
+    kept = [repr(made[run_id].kwargs) for run_id in ids[:2]]  # type: ignore[attr-defined]
+    assert kept == ["{'x': 1}", "{'x': True}"], "True stays true, 1 stays 1"
+    with database.transaction() as connection:
+        assert insert_runs(connection, new[1:2], LATER) == []

@@ -93,17 +93,20 @@ def insert_runs(connection: Connection, new_runs: Sequence[NewRun], now: datetim
 
     Returns the ids of the runs created.
     """
-    rows = []
-    for run in new_runs:
-        # Not dataclasses.asdict: it deep-copies every argument, which costs more than the insert.
-        row = {name: getattr(run, name) for name in _NEW_RUN_FIELDS}
-        row["not_before"] = run.not_before or run.scheduled_for
-        # Every row names the same columns: the rows go in as one multi-row statement.
-        row["finished_at"] = now if run.status.is_finished else None
-        rows.append(row | {"created_at": now})
+    rows = [_run_row(run, now) for run in new_runs]
     return insert_ignoring_conflicts(
         connection, runs, rows, on=("job_id", "scheduled_for"), returning=runs.c.id
     )
+
+
+def _run_row(run: NewRun, now: datetime) -> dict[str, Any]:
+    # Not dataclasses.asdict: it deep-copies every argument, which costs more than the insert.
+    row = {name: getattr(run, name) for name in _NEW_RUN_FIELDS}
+    row["not_before"] = run.not_before or run.scheduled_for
+    # Every row names the same columns, as insert_ignoring_conflicts requires.
+    row["finished_at"] = now if run.status.is_finished else None
+    row["created_at"] = now
+    return row
 
 
 def _status_in(*statuses: RunStatus) -> Any:
@@ -147,15 +150,17 @@ def insert_asked_runs(
     if look:
         taken = _held_instants(connection, template.job_id, asked)
     instants = _free_instants(asked, len(calls), next_due, taken)
+    row = _run_row(replace(template, not_before=asked), asked)  # what all the runs share
     rows = [
-        replace(template, scheduled_for=at, not_before=asked, args=args, kwargs=kwargs)
+        row | {"scheduled_for": at, "args": args, "kwargs": kwargs}
         for at, (args, kwargs) in zip(instants, calls, strict=True)
     ]
-    ids = insert_runs(connection, rows, asked)
+    ids = insert_ignoring_conflicts(
+        connection, runs, rows, on=("job_id", "scheduled_for"), returning=runs.c.id
+    )
     if len(ids) != len(rows):
         raise InstantTaken(f"job {template.job_id}: an instant from {asked} on is taken")
-    # One statement numbers its rows in order: sorted ids follow the calls.
-    return sorted(ids)
+    return ids  # in the order of the rows, so of the calls
 
 
 def _free_instants(
