@@ -19,6 +19,7 @@ from cronwell.engine.clock import Clock, SystemClock
 from cronwell.engine.leader import LeaderLease
 from cronwell.engine.reaper import Reaper
 from cronwell.engine.scheduler import Scheduler
+from cronwell.engine.specs import SpecCache
 from cronwell.engine.wakeup import Wakeup
 from cronwell.engine.worker import GRACE, LEASE, Worker
 from cronwell.lifecycle import RunStatus, Trigger
@@ -31,7 +32,14 @@ from cronwell.store.database import DEFAULT_URL, Database
 from cronwell.store.history import get_run, list_runs
 from cronwell.store.jobs import JobNotFound, JobRow
 from cronwell.store.migrate import upgrade
-from cronwell.store.runs import Call, InstantTaken, NewRun, cancel_runs, insert_asked_runs
+from cronwell.store.runs import (
+    Call,
+    InstantTaken,
+    NewRun,
+    cancel_runs,
+    insert_asked_run,
+    insert_asked_runs,
+)
 from cronwell.store.signals import CANCELS, JOBS, RUNS, notify
 
 ENV_DATABASE = "CRONWELL_DATABASE_URL"
@@ -63,6 +71,30 @@ class RunEnded(ValueError):
 
 class VersionConflict(RuntimeError):
     """The job changed since the version the caller read (optimistic concurrency)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _AskedJob:
+    """What asking for a run of a job needs to know of it, as read at ``version``."""
+
+    id: int
+    version: int
+    spec: JobSpec
+    queue: str
+    priority: int
+
+    def template(self, now: datetime, trigger: Trigger) -> NewRun:
+        return NewRun(
+            job_id=self.id,
+            scheduled_for=now,
+            trigger=trigger,
+            queue=self.queue,
+            priority=self.priority,
+            max_attempts=self.spec.retry.max_attempts,
+        )
+
+
+_ASKED_JOBS = 1000  # for how many jobs an _AskedJob is kept at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +149,9 @@ class Cronwell:
         self._threads: list[threading.Thread] = []
         self._worker: Worker | None = None
         self._wakeup: Wakeup | None = None
+        self._specs = SpecCache()
+        self._asked: dict[int | str, _AskedJob] = {}  # jobs runs were asked of, by reference
+        self._asked_lock = threading.Lock()  # API calls may come from many threads
         if migrate:
             upgrade(self.database)
 
@@ -238,34 +273,62 @@ class Cronwell:
     _ASK_TRIES = 20
 
     def _ask(self, job: int | str, trigger: Trigger, calls: Sequence[Call]) -> list[int]:
-        """Runs of a live job, asked for now, in one transaction that reads the job once.
-        Each run gets its own instant (``insert_asked_runs``); when another transaction took
-        one meanwhile, the whole transaction is tried again, looking first."""
+        """Runs of a live job, asked for now; returns their ids in the order of ``calls``.
+
+        One run of a job asked for before goes in by one statement that checks the job is
+        still at the version seen then (``insert_asked_run``). Otherwise, or when that check
+        fails, one transaction reads the job and makes the runs, each at its own instant
+        (``insert_asked_runs``); when another transaction took one meanwhile, that
+        transaction is tried again, looking first."""
         now = self.clock.now()
+        known = self._asked.get(job)
+        if known is not None and len(calls) == 1:
+            with self.database.statement() as connection:
+                run_id = insert_asked_run(
+                    connection,
+                    known.template(now, trigger),
+                    calls[0],
+                    job_version=known.version,
+                    next_due=known.spec.schedule.next_after,
+                )
+            if run_id is not None:
+                return self._made([run_id])
         # Each try that loses a race is beaten by a transaction that committed: with N
         # racing at once, N tries are enough.
         for attempt in range(self._ASK_TRIES):
             look = attempt > 0
             try:
                 with self.database.transaction() as connection:
-                    row = store_jobs.get_job(connection, job)
-                    spec = JobSpec.from_canonical(row.spec)
-                    template = NewRun(
-                        job_id=row.id,
-                        scheduled_for=now,
-                        trigger=trigger,
-                        queue=row.queue,
-                        priority=row.priority,
-                        max_attempts=spec.retry.max_attempts,
-                    )
+                    known = self._read_job(connection, job)
                     ids = insert_asked_runs(
-                        connection, template, calls, next_due=spec.schedule.next_after, look=look
+                        connection,
+                        known.template(now, trigger),
+                        calls,
+                        next_due=known.spec.schedule.next_after,
+                        look=look,
                     )
                     notify(connection, RUNS)
-                return ids
+                return self._made(ids)
             except InstantTaken:
                 continue
         raise InstantTaken(f"job {job!r}: no free instant for {len(calls)} run(s) from {now}")
+
+    def _made(self, run_ids: list[int]) -> list[int]:
+        """Runs were committed: this process's worker, if any, claims them without waiting
+        for the store's signal to come round."""
+        if self._worker is not None:
+            self._worker.wake.set()
+        return run_ids
+
+    def _read_job(self, connection: Any, job: int | str) -> _AskedJob:
+        row = store_jobs.get_job(connection, job)
+        with self._asked_lock:
+            spec = self._specs.get(row.id, row.version, row.spec)
+            known = _AskedJob(row.id, row.version, spec, row.queue, row.priority)
+            if len(self._asked) >= _ASKED_JOBS:  # bounded: start afresh
+                self._asked.clear()
+            self._asked[job] = known
+        return known
 
     def get_next_run_times(self, job: int | str, count: int = 5) -> list[datetime]:
         found = self.get_schedule(job)

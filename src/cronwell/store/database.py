@@ -83,6 +83,7 @@ class Database:
         self.engine = _create_engine(self.url, pool_size)
         self.dialect = self.engine.dialect.name
         self._writer = WriterQueue() if self.is_sqlite else None
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         _forget_pool_in_forked_children(self.engine)
 
     @property
@@ -106,6 +107,21 @@ class Database:
                 raise
             finally:
                 connection.close()
+
+    @contextmanager
+    def statement(self) -> Iterator[Connection]:
+        """A connection for one writing statement that is its own transaction, committed as
+        it ends. On PostgreSQL it runs in autocommit mode: one round trip, where BEGIN, the
+        statement and COMMIT are three. On SQLite it is a writing ``transaction()``.
+
+        Only for a single statement: on PostgreSQL each statement would commit on its own.
+        """
+        if self.is_sqlite:
+            with self.transaction() as connection:
+                yield connection
+            return
+        with self._autocommit.connect() as connection:
+            yield connection
 
     def dispose(self) -> None:
         self.engine.dispose()

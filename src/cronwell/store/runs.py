@@ -28,6 +28,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 
 from cronwell.lifecycle import ACTIVE, AttemptStatus, RunStatus, Trigger
 from cronwell.store.dialect import has_writable_ctes, insert_ignoring_conflicts
@@ -161,6 +162,59 @@ def insert_asked_runs(
     if len(ids) != len(rows):
         raise InstantTaken(f"job {template.job_id}: an instant from {asked} on is taken")
     return ids  # in the order of the rows, so of the calls
+
+
+def insert_asked_run(
+    connection: Connection,
+    template: NewRun,
+    call: Call,
+    *,
+    job_version: int,
+    next_due: Callable[[datetime], datetime | None],
+) -> int | None:
+    """Create one asked run as ``insert_asked_runs`` does, and signal workers, without reading
+    the job: the insert itself requires that the job is still live at ``job_version`` and
+    that the run's instant is free. Returns the run's id; None, creating nothing, when either
+    does not hold: the caller then reads the job and uses ``insert_asked_runs``.
+
+    One statement, meant to run as its own transaction (``Database.statement``); on
+    PostgreSQL the signal is part of it.
+    """
+    asked = template.scheduled_for
+    (at,) = _free_instants(asked, 1, next_due, set())
+    args, kwargs = call
+    run = replace(template, scheduled_for=at, not_before=asked, args=args, kwargs=kwargs)
+    params = _run_row(run, asked) | {"live_job": template.job_id, "live_version": job_version}
+    if has_writable_ctes(connection):
+        return connection.execute(_ASK_AND_SIGNAL, params).scalar_one_or_none()
+    run_id = connection.execute(_ASK_SQLITE, params).scalar_one_or_none()
+    if run_id is not None:
+        notify(connection, RUNS)
+    return run_id
+
+
+_ASK_COLUMNS = (*_NEW_RUN_FIELDS, "finished_at", "created_at")
+# The run's values, selected from the job's row only while it is live at the known version.
+_ASKED_ROW = select(*(bindparam(name, type_=runs.c[name].type) for name in _ASK_COLUMNS)).where(
+    jobs.c.id == bindparam("live_job"),
+    jobs.c.version == bindparam("live_version"),
+    jobs.c.deleted_at.is_(None),
+)
+_ASK_SQLITE = (
+    sqlite.insert(runs)
+    .from_select(_ASK_COLUMNS, _ASKED_ROW)
+    .on_conflict_do_nothing(index_elements=["job_id", "scheduled_for"])
+    .returning(runs.c.id)
+)
+_ASKED = (
+    postgresql.insert(runs)
+    .from_select(_ASK_COLUMNS, _ASKED_ROW)
+    .on_conflict_do_nothing(index_elements=["job_id", "scheduled_for"])
+    .returning(runs.c.id)
+    .cte("asked")
+)
+# pg_notify is evaluated once per row made, and delivered at commit like notify().
+_ASK_AND_SIGNAL = select(_ASKED.c.id, func.pg_notify(literal(RUNS, String()), literal("")))
 
 
 def _free_instants(

@@ -1,0 +1,106 @@
+"""Asking again for runs of a job asked for before: the job is not read again, yet a run
+always follows the job's current definition, and a job deleted since makes no run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from cronwell.app import Cronwell
+from cronwell.engine.clock import ManualClock
+from cronwell.lifecycle import Trigger
+from cronwell.store.jobs import JobNotFound
+from cronwell.store.runs import NewRun, insert_asked_run
+from cronwell.store.tables import runs
+
+NOW = datetime(2026, 6, 1, 9, 30, 15, tzinfo=UTC)
+SECOND = timedelta(seconds=1)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(NOW)
+
+
+@pytest.fixture
+def app(database_url: str, clock: ManualClock) -> Iterator[Cronwell]:
+    app = Cronwell(database_url, clock=clock)
+    yield app
+    app.database.dispose()
+
+
+def run_rows(app: Cronwell) -> list[Any]:
+    with app.database.transaction(write=False) as connection:
+        return list(connection.execute(select(runs).order_by(runs.c.id)).all())
+
+
+def test_a_run_asked_again_is_made_as_the_first_was(app: Cronwell, clock: ManualClock) -> None:
+    job_id = app.schedule(command="true", name="sync", queue="etl", priority="high")
+    first = app.trigger_now(job_id, args=["a"])
+    clock.advance(SECOND)
+    second = app.trigger_now(job_id, args=["a"])
+    rows = run_rows(app)
+    assert [row.id for row in rows] == [first, second]
+    columns = [c.name for c in runs.c if c.name not in ("id", "scheduled_for", "not_before")]
+    columns.remove("created_at")
+    assert [getattr(rows[1], name) for name in columns] == [
+        getattr(rows[0], name) for name in columns
+    ]
+    assert [(row.scheduled_for, row.not_before, row.created_at) for row in rows] == [
+        (NOW, NOW, NOW),
+        (NOW + SECOND, NOW + SECOND, NOW + SECOND),
+    ]
+
+
+def test_a_run_follows_the_jobs_current_definition(app: Cronwell, clock: ManualClock) -> None:
+    job_id = app.schedule(command="true", name="sync", retry={"max_attempts": 2})
+    app.trigger_now(job_id)
+    app.update_schedule(job_id, queue="etl", priority="critical", retry={"max_attempts": 5})
+    clock.advance(SECOND)
+    app.trigger_now("sync")
+    app.trigger_now(job_id)
+    rows = run_rows(app)
+    assert [(row.queue, row.priority, row.max_attempts) for row in rows] == [
+        ("default", 2, 2),
+        ("etl", 0, 5),
+        ("etl", 0, 5),
+    ]
+
+
+def test_a_job_deleted_since_makes_no_run(app: Cronwell, clock: ManualClock) -> None:
+    job_id = app.schedule(command="true", name="sync")
+    app.trigger_now(job_id)
+    app.trigger_now("sync")
+    app.delete_schedule(job_id)
+    clock.advance(SECOND)
+    with pytest.raises(JobNotFound):
+        app.trigger_now(job_id)
+    with pytest.raises(JobNotFound):
+        app.trigger_now("sync")
+    assert len(run_rows(app)) == 2
+    new_id = app.schedule(command="false", name="sync")
+    run_id = app.trigger_now("sync")
+    assert [row.job_id for row in run_rows(app) if row.id == run_id] == [new_id]
+
+
+def test_the_checked_insert_makes_nothing_when_the_job_moved_on(app: Cronwell) -> None:
+    job_id = app.schedule(command="true", name="sync")
+    template = NewRun(job_id, NOW, Trigger.MANUAL, "default", 2, 3)
+    with app.database.statement() as connection:
+        made = insert_asked_run(connection, template, (None, None), job_version=2, next_due=_never)
+    assert made is None, "the job is at version 1"
+    with app.database.statement() as connection:
+        made = insert_asked_run(connection, template, (None, None), job_version=1, next_due=_never)
+    assert made is not None
+    with app.database.statement() as connection:
+        again = insert_asked_run(connection, template, (None, None), job_version=1, next_due=_never)
+    assert again is None, "its instant is taken"
+    assert [row.id for row in run_rows(app)] == [made]
+
+
+def _never(_after: datetime) -> datetime | None:
+    return None
