@@ -171,21 +171,37 @@ class Scheduler:
 
     def run(self, stop: threading.Event, leader: LeaderLease | None = None) -> None:
         """Tick until ``stop`` is set. With a ``leader`` lease, tick only while holding it, and
-        wake at least every third of the lease to renew it; resign on the way out."""
+        renew it every third of the lease; resign on the way out.
+
+        The loop sleeps until an instant (the next due time, the next renewal), not for a
+        span, so what a tick takes is not added to every due time. A wake-up says only that
+        job definitions changed: the loop reads when the next job is due, and ticks if one
+        is due now; so a wake-up that changed nothing costs a read, never the write lock.
+        """
         try:
+            is_woken = False
             while not stop.is_set():
-                # Clear before the tick: a wake-up arriving during it must not be lost.
+                # Clear before looking: a wake-up arriving meanwhile must not be lost.
                 self.wake.clear()
-                wait = self._lead(leader)
+                now = self.clock.now()
+                until = now + (IDLE if leader is None else leader.keep(now))
                 if leader is None or leader.is_leader:
-                    wait = min(wait, self.tick())
-                self.clock.sleep(wait.total_seconds(), self.wake)
+                    until = min(until, self._next(now, is_woken))
+                pause = until - self.clock.now()
+                self.clock.sleep(max(0.0, pause.total_seconds()), self.wake)
+                is_woken = self.wake.is_set()
         finally:
             if leader is not None:
                 leader.resign()
 
-    def _lead(self, leader: LeaderLease | None) -> timedelta:
-        return IDLE if leader is None else leader.tick()
+    def _next(self, now: datetime, is_woken: bool) -> datetime:
+        """When to look again: tick if a job is due (or may be), else the next due time."""
+        if is_woken:
+            with self.database.transaction(write=False) as connection:
+                upcoming = earliest_due_at(connection, now)
+            if upcoming is None or upcoming > now:
+                return now + IDLE if upcoming is None else min(upcoming, now + IDLE)
+        return now + self.tick(now)
 
     def _plan(self, job: DueJob, active: Sequence[tuple[int, str]], now: datetime) -> JobPlan:
         runs = [ActiveRun(run_id, status) for run_id, status in active]
