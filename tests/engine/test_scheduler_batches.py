@@ -9,9 +9,10 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
-from cronwell.engine.scheduler import Scheduler
+from cronwell.engine.scheduler import IDLE, Scheduler
 from cronwell.spec import JobSpec
 from cronwell.store.database import Database
+from cronwell.store.flags import PAUSED, set_flag
 from cronwell.store.jobs import insert_job, insert_jobs, update_job
 from cronwell.store.tables import jobs, runs
 
@@ -129,4 +130,21 @@ def test_a_waiting_run_starts_once_its_job_no_longer_queues(database: Database) 
         ("succeeded", None),
         ("pending", None),
         ("skipped", "overlap"),
+    ]
+
+
+def test_the_global_pause_plans_nothing_and_sleeps_until_resumed(database: Database) -> None:
+    with database.transaction() as connection:
+        insert_jobs(connection, [spec("sync", schedule="* * * * *", overlap="allow")], START)
+        set_flag(connection, PAUSED, True, START)
+    scheduler = Scheduler(database)
+    assert scheduler.tick(START + 2 * MINUTE) == IDLE
+    assert rows(database) == []
+    with database.transaction() as connection:
+        set_flag(connection, PAUSED, False, START + 2 * MINUTE)
+    assert scheduler.tick(START + 2 * MINUTE) == timedelta(seconds=59.5)
+    due = START.replace(microsecond=0)
+    assert [row[1:3] for row in rows(database)] == [
+        (due + MINUTE, "pending"),  # late, caught up once by the misfire policy
+        (due + 2 * MINUTE, "pending"),
     ]

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, event, insert
 
 from cronwell.spec import JobSpec
 from cronwell.store.database import Database
-from cronwell.store.jobs import due_jobs, earliest_due_at
+from cronwell.store.plans import due_jobs, earliest_due_at
 from cronwell.store.tables import jobs
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)

@@ -19,18 +19,16 @@ from cronwell.engine.clock import Clock, SystemClock
 from cronwell.engine.leader import LeaderLease
 from cronwell.engine.specs import Planning, PlanningCache
 from cronwell.lifecycle import RunStatus, SkipReason, Trigger
-from cronwell.policies import ActiveRun, OverlapAction, decide_overlap, plan_due_times
-from cronwell.store.database import Database
-from cronwell.store.flags import PAUSED, get_flag
-from cronwell.store.jobs import (
-    DueJob,
-    advance_jobs,
-    due_jobs,
-    earliest_due_at,
-    insert_planned_runs,
+from cronwell.policies import (
+    ActiveRun,
+    DuePlan,
+    OverlapAction,
+    decide_overlap,
+    plan_due_times,
 )
+from cronwell.store.database import Database
+from cronwell.store.plans import DueJob, due_jobs, earliest_due_at, store_plans
 from cronwell.store.runs import NewRun, active_runs, cancel_runs, promote_waiting
-from cronwell.store.signals import RUNS, notify
 
 IDLE = timedelta(minutes=1)  # the longest sleep with nothing due: a safety net, not a poll
 REPLACED = "replaced by a newer run"
@@ -45,10 +43,20 @@ class JobPlan:
     next_due_at: datetime | None
 
 
-def plan_runs(job: DueJob, spec: Planning, active: Sequence[ActiveRun], now: datetime) -> JobPlan:
+def plan_runs(
+    job: DueJob,
+    spec: Planning,
+    active: Sequence[ActiveRun],
+    now: datetime,
+    *,
+    due_plan: DuePlan | None = None,
+) -> JobPlan:
     """The runs for ``job``'s due times in (planned_until, now], by its misfire and overlap
-    policies. Pure: the caller holds the job's row and persists the plan."""
-    plan = plan_due_times(spec.schedule, job.planned_until, now, spec.misfire)
+    policies; ``due_plan``, when given, is those due times as ``plan_due_times`` disposes of
+    them. Pure: the caller holds the job's row and persists the plan."""
+    plan = due_plan
+    if plan is None:
+        plan = plan_due_times(spec.schedule, job.planned_until, now, spec.misfire)
     make = partial(_new_run, job, spec.max_attempts)
     runs: list[NewRun] = []
     if (span := plan.missed_span) is not None:
@@ -102,6 +110,11 @@ def _new_run(
     )
 
 
+def _until(upcoming: datetime | None, now: datetime) -> timedelta:
+    """How long to sleep until ``upcoming``: at most IDLE, never less than nothing."""
+    return IDLE if upcoming is None else min(IDLE, max(timedelta(0), upcoming - now))
+
+
 def _with_waiting(
     due: Sequence[DueJob],
     active: Mapping[int, Sequence[tuple[int, str]]],
@@ -147,27 +160,25 @@ class Scheduler:
         """Plan every job due at ``now``; returns how long until the next one is due."""
         now = now or self.clock.now()
         with self.database.transaction() as connection:
-            if get_flag(connection, PAUSED, False):
-                return IDLE  # paused: resume() restarts planning from its own now
             due = due_jobs(connection, now, self.batch)
-            active = active_runs(connection, [job.id for job in due])
-            plans = [self._plan(job, active.get(job.id, []), now) for job in due]
-            created = insert_planned_runs(connection, [r for p in plans for r in p.runs], now)
-            if created:
-                notify(connection, RUNS)  # delivered at commit, to workers in any process
+            if not due:  # nothing due (or the global pause): when is something?
+                return _until(earliest_due_at(connection, now), now)
+            active = active_runs(connection, [job.id for job in due if job.has_active_runs])
+            dues: dict[tuple[int, datetime], DuePlan] = {}
+            plans = [self._plan(job, active.get(job.id, []), now, dues) for job in due]
+            cursors = [(job.id, p.next_due_at) for job, p in zip(due, plans, strict=True)]
+            new_runs = [run for plan in plans for run in plan.runs]
+            stored = store_plans(connection, new_runs, cursors, now=now)
             cancel_runs(connection, [rid for plan in plans for rid in plan.cancel], now, REPLACED)
             # A waiting run left with nothing to wait for (its job's overlap policy changed
             # while it waited) starts here at the latest.
             promote_waiting(connection, _with_waiting(due, active, plans))
-            next_due = [(job.id, plan.next_due_at) for job, plan in zip(due, plans, strict=True)]
-            advance_jobs(connection, next_due, planned_until=now, now=now)
-            is_full = len(due) == self.batch
-            upcoming = None if is_full else earliest_due_at(connection, now)
-        if created and self.on_new_runs is not None:
+        if stored.created and self.on_new_runs is not None:
             self.on_new_runs()  # after the commit, so the runs are there to claim
-        if is_full:
+        if len(due) == self.batch:
             return timedelta(0)  # more are due: go again at once
-        return IDLE if upcoming is None else min(IDLE, max(timedelta(0), upcoming - now))
+        upcoming = [stored.later_due_at, *(plan.next_due_at for plan in plans)]
+        return _until(min((at for at in upcoming if at is not None), default=None), now)
 
     def run(self, stop: threading.Event, leader: LeaderLease | None = None) -> None:
         """Tick until ``stop`` is set. With a ``leader`` lease, tick only while holding it, and
@@ -203,6 +214,19 @@ class Scheduler:
                 return now + IDLE if upcoming is None else min(upcoming, now + IDLE)
         return now + self.tick(now)
 
-    def _plan(self, job: DueJob, active: Sequence[tuple[int, str]], now: datetime) -> JobPlan:
+    def _plan(
+        self,
+        job: DueJob,
+        active: Sequence[tuple[int, str]],
+        now: datetime,
+        dues: dict[tuple[int, datetime], DuePlan],
+    ) -> JobPlan:
+        spec = self._plannings.get(job.id, job.version, job.spec)
+        # Jobs that share a planning view and a cursor share their due times: ten thousand
+        # jobs on one schedule whose cursors last moved together are worked out once.
+        key = (id(spec), job.planned_until)
+        due = dues.get(key)
+        if due is None:
+            due = dues[key] = plan_due_times(spec.schedule, job.planned_until, now, spec.misfire)
         runs = [ActiveRun(run_id, status) for run_id, status in active]
-        return plan_runs(job, self._plannings.get(job.id, job.version, job.spec), runs, now)
+        return plan_runs(job, spec, runs, now, due_plan=due)
