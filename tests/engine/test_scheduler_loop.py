@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from cronwell.engine.clock import ManualClock
 from cronwell.engine.leader import LeaderLease
-from cronwell.engine.scheduler import Scheduler
+from cronwell.engine.scheduler import LEAD, Scheduler
 from cronwell.spec import JobSpec
 from cronwell.store.database import Database
 from cronwell.store.jobs import insert_jobs
@@ -81,12 +81,31 @@ def test_due_times_are_slept_until_so_a_slow_tick_makes_nothing_late(database: D
     assert all(row.created_at == row.scheduled_for for row in made), "made on the dot"
 
 
-def test_the_lease_is_renewed_a_third_of_the_lease_apart_through_a_burst(
+def test_a_due_time_is_planned_a_lead_before_it_comes_for_its_own_instant(
+    database: Database,
+) -> None:
+    add_jobs(database, 1, schedule="* * * * *", overlap="allow")
+    stop = threading.Event()
+    clock = ScriptedClock(until(START + 2 * MINUTE, stop))
+    ticked: list[tuple[datetime, datetime | None]] = []
+
+    class Recording(SlowScheduler):
+        def tick(self, now: datetime | None = None) -> timedelta:
+            ticked.append((self.clock.now(), now))
+            return super().tick(now)
+
+    Recording(database, clock).run(stop)
+    due = START.replace(microsecond=0) + MINUTE
+    assert ticked == [(due - LEAD, due), (due + MINUTE - LEAD, due + MINUTE)]
+
+
+def test_the_lease_is_renewed_after_ticks_not_per_batch_nor_in_front_of_them(
     database: Database,
 ) -> None:
     add_jobs(database, 12, schedule="* * * * *", overlap="allow")
     stop = threading.Event()
     clock = ScriptedClock(until(START + 2 * MINUTE, stop))
+    ticks: list[datetime] = []
     renewals: list[datetime] = []
 
     class CountingLease(LeaderLease):
@@ -94,14 +113,44 @@ def test_the_lease_is_renewed_a_third_of_the_lease_apart_through_a_burst(
             renewals.append(self.clock.now())
             return super().tick(now)
 
-    lease = CountingLease(database, clock, ttl=timedelta(seconds=15))
-    scheduler = SlowScheduler(database, clock, batch=5)
-    scheduler.run(stop, lease)
-    assert scheduler.ticks >= 6, "two bursts of three batches each"
+    class Recording(SlowScheduler):
+        def tick(self, now: datetime | None = None) -> timedelta:
+            ticks.append(self.clock.now())
+            return super().tick(now)
+
+    ttl = timedelta(seconds=15)
+    Recording(database, clock, batch=5).run(stop, CountingLease(database, clock, ttl=ttl))
     gaps = [later - earlier for earlier, later in pairwise(renewals)]
-    assert gaps and min(gaps) >= timedelta(seconds=5)
+    assert gaps and min(gaps) >= ttl / 10, "a burst of batches renews once"
+    assert max(gaps) <= ttl / 3 + SlowScheduler.took, "and idle, a third of the lease apart"
+    for due in (START.replace(microsecond=0) + n * MINUTE for n in (1, 2)):
+        burst = [at for at in ticks if due - LEAD <= at < due + timedelta(seconds=1)]
+        assert len(burst) == 3, "three batches"
+        assert not [at for at in renewals if burst[0] - timedelta(seconds=1) < at < burst[0]]
+        assert [at for at in renewals if burst[0] < at < burst[-1] + timedelta(seconds=1)]
     with database.transaction(write=False) as connection:
         assert len(connection.execute(select(runs.c.id)).all()) == 24
+
+
+def test_a_leader_held_up_past_its_lease_renews_before_it_ticks(database: Database) -> None:
+    add_jobs(database, 1, schedule="every 1s", overlap="allow")
+    stop = threading.Event()
+    ttl = timedelta(seconds=6)
+    other = LeaderLease(database, ManualClock(START), ttl=ttl)
+
+    def between(clock: ScriptedClock, _wake: threading.Event) -> None:
+        if len(clock.sleeps) == 1:  # held up (a stopped process) until the lease ran out
+            clock.advance(ttl + timedelta(seconds=1))
+            assert other.tick(clock.now()) == ttl / 3 and other.is_leader
+        else:
+            stop.set()
+
+    clock = ScriptedClock(between)
+    lease = LeaderLease(database, clock, ttl=ttl)
+    SlowScheduler(database, clock).run(stop, lease)
+    assert not lease.is_leader
+    with database.transaction(write=False) as connection:
+        assert connection.execute(select(runs.c.id)).all() == [], "the new leader's to fire"
 
 
 def test_a_wake_up_that_changed_nothing_does_not_tick(database: Database) -> None:
@@ -118,8 +167,9 @@ def test_a_wake_up_that_changed_nothing_does_not_tick(database: Database) -> Non
     clock = ScriptedClock(between)
     scheduler = SlowScheduler(database, clock)
     scheduler.run(stop)
-    assert scheduler.ticks == 1, "only the first pass ticks"
-    assert [round(seconds, 3) for _, seconds in clock.sleeps] == [59.46, 58.46, 57.46, 56.46]
+    assert scheduler.ticks == 0, "nothing was due: every pass only read"
+    first = 59.5 - LEAD.total_seconds()
+    assert [round(seconds, 3) for _, seconds in clock.sleeps] == [first - n for n in range(4)]
 
 
 def test_a_wake_up_that_made_a_job_due_ticks_at_once(database: Database) -> None:

@@ -24,24 +24,37 @@ class LeaderLease:
         self.ttl = ttl
         self.owner = secrets.token_hex(16)
         self.is_leader = False
-        self._next_try_at: datetime | None = None
+        self._tried_at: datetime | None = None
 
     def tick(self, now: datetime | None = None) -> timedelta:
         """Acquire or renew; returns when to try again (a third of the lease while leading)."""
         now = now or self.clock.now()
         with self.database.transaction() as connection:
             self.is_leader = hold(connection, NAME, owner=self.owner, now=now, ttl=self.ttl)
-        self._next_try_at = now + self.ttl / 3
+        self._tried_at = now
         return self.ttl / 3
 
-    def keep(self, now: datetime | None = None) -> timedelta:
-        """``tick`` once a third of the lease has passed since the last try, and only then: a
-        loop that wakes often (a burst of due jobs, a busy store) renews no more often for it.
-        Returns how long until the next try is due."""
+    def keep(self, now: datetime | None = None, *, has_worked: bool = False) -> timedelta:
+        """``tick`` when a third of the lease has passed since the last try; after a pass that
+        did work (``has_worked``: a tick), already when a tenth has. So the lease outlasts
+        the last tick by about its whole length, as when every pass renewed it, while a
+        loop that passes often (a burst of batches, a busy store) renews no more often for
+        it. Returns how long until the next try is due."""
         now = now or self.clock.now()
-        if self._next_try_at is None or now >= self._next_try_at:
+        since = None if self._tried_at is None else now - self._tried_at
+        if since is None or since >= self.ttl / 3 or (has_worked and since >= self.ttl / 10):
             return self.tick(now)
-        return self._next_try_at - now
+        return self.ttl / 3 - since
+
+    def is_held(self, now: datetime | None = None) -> bool:
+        """Whether this owner leads with a third of the lease or more still to run, as of its
+        last try: then it may act before renewing."""
+        now = now or self.clock.now()
+        return (
+            self.is_leader
+            and self._tried_at is not None
+            and now - self._tried_at < self.ttl * 2 / 3
+        )
 
     def resign(self) -> None:
         if self.is_leader:

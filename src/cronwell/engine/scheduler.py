@@ -31,6 +31,10 @@ from cronwell.store.plans import DueJob, due_jobs, earliest_due_at, store_plans
 from cronwell.store.runs import NewRun, active_runs, cancel_runs, promote_waiting
 
 IDLE = timedelta(minutes=1)  # the longest sleep with nothing due: a safety net, not a poll
+# How long before a due time the loop plans it: longer than a tick and a worker's wake-up
+# take, so the run waits, stored, for its due time; short enough that the state it is
+# planned on (the job's unfinished runs) is the state at its due time to within a tick.
+LEAD = timedelta(milliseconds=10)
 REPLACED = "replaced by a newer run"
 
 
@@ -148,12 +152,15 @@ class Scheduler:
         *,
         batch: int = 500,
         cache_size: int = 10_000,
+        lead: timedelta = LEAD,
     ) -> None:
         self.database = database
         self.clock = clock or SystemClock()
         self.batch = batch
         self.wake = threading.Event()
         self.on_new_runs: Callable[[], None] | None = None  # e.g. wake a worker in-process
+        self.lead = lead
+        self._due_at: datetime | None = None  # when the next job is due, as last read
         self._plannings = PlanningCache(cache_size)
 
     def tick(self, now: datetime | None = None) -> timedelta:
@@ -184,10 +191,13 @@ class Scheduler:
         """Tick until ``stop`` is set. With a ``leader`` lease, tick only while holding it, and
         renew it every third of the lease; resign on the way out.
 
-        The loop sleeps until an instant (the next due time, the next renewal), not for a
-        span, so what a tick takes is not added to every due time. A wake-up says only that
-        job definitions changed: the loop reads when the next job is due, and ticks if one
-        is due now; so a wake-up that changed nothing costs a read, never the write lock.
+        The loop sleeps until an instant, not for a span, so what a tick takes is not added
+        to every due time; and it plans a due time ``lead`` before it comes, for that
+        instant, so the run is stored and a worker waits for it (a run is claimable from
+        its due time, never before) when it comes. A wake-up says only that job definitions
+        changed: the loop reads when the next job is due and ticks only if one is due within
+        ``lead``; so a wake-up that changed nothing costs a read, never the write lock. The
+        lease is renewed after a tick, never in front of it.
         """
         try:
             is_woken = False
@@ -195,9 +205,18 @@ class Scheduler:
                 # Clear before looking: a wake-up arriving meanwhile must not be lost.
                 self.wake.clear()
                 now = self.clock.now()
-                until = now + (IDLE if leader is None else leader.keep(now))
-                if leader is None or leader.is_leader:
-                    until = min(until, self._next(now, is_woken))
+                until, has_ticked = now + IDLE, False
+                if leader is not None and leader.is_leader and not leader.is_held(now):
+                    leader.keep(now)  # the loop was held up: renew before acting as leader
+                was_leader = leader is None or leader.is_leader
+                if was_leader:
+                    due_at, has_ticked = self._next(now, is_woken)
+                    until = due_at - self.lead
+                if leader is not None:
+                    renew = leader.keep(self.clock.now(), has_worked=has_ticked)
+                    until = min(until, self.clock.now() + renew)
+                    if leader.is_leader and not was_leader:
+                        self._due_at, until = None, now  # just took over: read and look at once
                 pause = until - self.clock.now()
                 self.clock.sleep(max(0.0, pause.total_seconds()), self.wake)
                 is_woken = self.wake.is_set()
@@ -205,14 +224,18 @@ class Scheduler:
             if leader is not None:
                 leader.resign()
 
-    def _next(self, now: datetime, is_woken: bool) -> datetime:
-        """When to look again: tick if a job is due (or may be), else the next due time."""
-        if is_woken:
+    def _next(self, now: datetime, is_woken: bool) -> tuple[datetime, bool]:
+        """Tick if a job is due within ``lead``, for when it is due. Returns when the next one
+        is due (at most IDLE ahead), and whether it ticked."""
+        if is_woken or self._due_at is None:
             with self.database.transaction(write=False) as connection:
                 upcoming = earliest_due_at(connection, now)
-            if upcoming is None or upcoming > now:
-                return now + IDLE if upcoming is None else min(upcoming, now + IDLE)
-        return now + self.tick(now)
+            self._due_at = now + IDLE if upcoming is None else min(upcoming, now + IDLE)
+        if self._due_at - now > self.lead:
+            return self._due_at, False
+        at = max(now, self._due_at)
+        self._due_at = at + self.tick(at)
+        return self._due_at, True
 
     def _plan(
         self,
