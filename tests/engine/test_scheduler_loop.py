@@ -99,6 +99,21 @@ def test_a_due_time_is_planned_a_lead_before_it_comes_for_its_own_instant(
     assert ticked == [(due - LEAD, due), (due + MINUTE - LEAD, due + MINUTE)]
 
 
+def test_workers_are_signalled_again_when_runs_planned_ahead_become_claimable(
+    database: Database,
+) -> None:
+    add_jobs(database, 1, schedule="* * * * *", overlap="allow")
+    stop = threading.Event()
+    clock = ScriptedClock(until(START + 2 * MINUTE, stop))
+    scheduler = SlowScheduler(database, clock)
+    scheduler.took = timedelta(milliseconds=1)
+    signalled: list[datetime] = []
+    scheduler.on_new_runs = lambda: signalled.append(clock.now())
+    scheduler.run(stop)
+    due = START.replace(microsecond=0) + MINUTE
+    assert signalled == [due - LEAD, due, due + MINUTE - LEAD, due + MINUTE]
+
+
 def test_the_lease_is_renewed_after_ticks_not_per_batch_nor_in_front_of_them(
     database: Database,
 ) -> None:

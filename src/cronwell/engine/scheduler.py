@@ -29,6 +29,7 @@ from cronwell.policies import (
 from cronwell.store.database import Database
 from cronwell.store.plans import DueJob, due_jobs, earliest_due_at, store_plans
 from cronwell.store.runs import NewRun, active_runs, cancel_runs, promote_waiting
+from cronwell.store.signals import RUNS, notify
 
 IDLE = timedelta(minutes=1)  # the longest sleep with nothing due: a safety net, not a poll
 # How long before a due time the loop plans it: longer than a tick and a worker's wake-up
@@ -161,11 +162,14 @@ class Scheduler:
         self.on_new_runs: Callable[[], None] | None = None  # e.g. wake a worker in-process
         self.lead = lead
         self._due_at: datetime | None = None  # when the next job is due, as last read
+        self._made_for: datetime | None = None  # the instant the last tick made runs for
+        self._claimable_at: list[datetime] = []  # when runs planned ahead become claimable
         self._plannings = PlanningCache(cache_size)
 
     def tick(self, now: datetime | None = None) -> timedelta:
         """Plan every job due at ``now``; returns how long until the next one is due."""
         now = now or self.clock.now()
+        self._made_for = None
         with self.database.transaction() as connection:
             due = due_jobs(connection, now, self.batch)
             if not due:  # nothing due (or the global pause): when is something?
@@ -180,6 +184,8 @@ class Scheduler:
             # A waiting run left with nothing to wait for (its job's overlap policy changed
             # while it waited) starts here at the latest.
             promote_waiting(connection, _with_waiting(due, active, plans))
+        if stored.created:
+            self._made_for = now
         if stored.created and self.on_new_runs is not None:
             self.on_new_runs()  # after the commit, so the runs are there to claim
         if len(due) == self.batch:
@@ -192,37 +198,55 @@ class Scheduler:
         renew it every third of the lease; resign on the way out.
 
         The loop sleeps until an instant, not for a span, so what a tick takes is not added
-        to every due time; and it plans a due time ``lead`` before it comes, for that
-        instant, so the run is stored and a worker waits for it (a run is claimable from
-        its due time, never before) when it comes. A wake-up says only that job definitions
-        changed: the loop reads when the next job is due and ticks only if one is due within
-        ``lead``; so a wake-up that changed nothing costs a read, never the write lock. The
-        lease is renewed after a tick, never in front of it.
+        to every due time. It plans a due time ``lead`` before it comes, for that instant:
+        the run is stored (claimable from its due time, never before) and workers are
+        signalled again when it comes, so one starts it then. A wake-up says only that job
+        definitions changed: the loop reads when the next job is due and ticks only if one
+        is due within ``lead``; so a wake-up that changed nothing costs a read, never the
+        write lock. The lease is renewed after a tick, never in front of it.
         """
         try:
             is_woken = False
             while not stop.is_set():
                 # Clear before looking: a wake-up arriving meanwhile must not be lost.
                 self.wake.clear()
-                now = self.clock.now()
-                until, has_ticked = now + IDLE, False
-                if leader is not None and leader.is_leader and not leader.is_held(now):
-                    leader.keep(now)  # the loop was held up: renew before acting as leader
-                was_leader = leader is None or leader.is_leader
-                if was_leader:
-                    due_at, has_ticked = self._next(now, is_woken)
-                    until = due_at - self.lead
-                if leader is not None:
-                    renew = leader.keep(self.clock.now(), has_worked=has_ticked)
-                    until = min(until, self.clock.now() + renew)
-                    if leader.is_leader and not was_leader:
-                        self._due_at, until = None, now  # just took over: read and look at once
+                until = self._pass(leader, is_woken)
                 pause = until - self.clock.now()
                 self.clock.sleep(max(0.0, pause.total_seconds()), self.wake)
                 is_woken = self.wake.is_set()
         finally:
             if leader is not None:
                 leader.resign()
+
+    def _pass(self, leader: LeaderLease | None, is_woken: bool) -> datetime:
+        """One pass of the loop: signal, tick, renew, as each is due; returns when the next
+        pass is."""
+        now = self.clock.now()
+        self._signal_claimable(now)
+        if leader is not None and leader.is_leader and not leader.is_held(now):
+            leader.keep(now)  # the loop was held up: renew before acting as leader
+        is_leading = leader is None or leader.is_leader
+        until, has_ticked = now + IDLE, False
+        if is_leading:
+            due_at, has_ticked = self._next(now, is_woken)
+            until = due_at - self.lead
+        if leader is not None:
+            renew = leader.keep(self.clock.now(), has_worked=has_ticked)
+            until = min(until, self.clock.now() + renew)
+            if leader.is_leader and not is_leading:
+                self._due_at, until = None, now  # just took over: read and look at once
+        return min([until, *self._claimable_at[:1]])
+
+    def _signal_claimable(self, now: datetime) -> None:
+        """Signal workers, in this process and others, that runs planned ahead have become
+        claimable: the signal at their commit came before they were."""
+        if not self._claimable_at or self._claimable_at[0] > now:
+            return
+        self._claimable_at = [at for at in self._claimable_at if at > now]
+        if self.on_new_runs is not None:
+            self.on_new_runs()
+        with self.database.transaction(write=False) as connection:
+            notify(connection, RUNS)
 
     def _next(self, now: datetime, is_woken: bool) -> tuple[datetime, bool]:
         """Tick if a job is due within ``lead``, for when it is due. Returns when the next one
@@ -235,6 +259,8 @@ class Scheduler:
             return self._due_at, False
         at = max(now, self._due_at)
         self._due_at = at + self.tick(at)
+        if self._made_for is not None and self._made_for > self.clock.now():
+            self._claimable_at = sorted({*self._claimable_at, self._made_for})
         return self._due_at, True
 
     def _plan(
