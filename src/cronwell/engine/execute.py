@@ -9,7 +9,10 @@ names are resolved to paths before this module is reached).
 - A callable in mode ``thread`` runs in a thread of this process. Nothing can kill a thread: on
   timeout the attempt is recorded as timed out and the thread is left running; cancellation is
   cooperative (``ctx.cancelled``). Its output is not captured (stdout belongs to the whole
-  process) and its memory is not measured.
+  process) and its memory is not measured. ``start_in_thread`` starts one and returns: its
+  thread reports how it ended, and one watch thread looks after the timeouts and cancels of
+  them all. Tasks queue for the task threads, so that short ones do not each wake a thread;
+  one waits at most ``HAND_OFF`` for a thread of its own while the others are busy.
 
 An attempt owns its process group: on timeout or cancel the group gets SIGTERM, then SIGKILL
 after a grace period; when the first process ends, whatever it left running in the group is
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import select
 import shutil
@@ -40,13 +44,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from queue import Empty, SimpleQueue
+from queue import SimpleQueue
 from typing import IO, Any
 
 from cronwell.engine.child import DOTTED_PATH, TaskContext, call, resolve
 from cronwell.lifecycle import AttemptStatus
 from cronwell.spec import Mode
 from cronwell.store.runs import Outcome
+
+log = logging.getLogger(__name__)
 
 GRACE = timedelta(seconds=2)
 OUTPUT_LIMIT = 64 * 1024
@@ -393,85 +399,251 @@ def _lost_result(exit_code: int) -> str:
     return f"the task process {how} without reporting a result"
 
 
-def _run_in_thread(
-    task: _Call, cancel: threading.Event, limits: Limits, now: Callable[[], datetime]
-) -> Outcome:
-    deadline = limits.deadline()
-    logs: deque[dict[str, Any]] = deque(maxlen=LOG_LIMIT)
+def start_in_thread(
+    target: TaskPath,
+    *,
+    context: AttemptContext,
+    cancel: threading.Event,
+    now: Callable[[], datetime],
+    on_end: Callable[[Outcome], None],
+    args: Sequence[Any] = (),
+    kwargs: Mapping[str, Any] | None = None,
+    timeout: timedelta | None = None,
+    grace: timedelta = GRACE,
+) -> None:
+    """Start one attempt of a callable in mode ``thread`` and return at once.
+
+    ``on_end`` gets its Outcome exactly once: from the task's thread as the task returns, or,
+    when it times out or is cancelled and does not return within ``grace``, from the watch
+    that all thread-mode attempts share (the thread is left running). The outcome is what
+    ``execute`` returns for the same attempt; ``execute`` in mode ``thread`` waits for it.
+    """
+    if cancel.is_set():
+        on_end(Outcome(status=AttemptStatus.CANCELLED, finished_at=now()))
+        return
+    task = _Call(target.path, args, kwargs or {}, context)
+    attempt = _ThreadAttempt(cancel, Limits(timeout, grace), now, on_end)
     task_context = TaskContext(
-        run_id=task.context.run_id,
-        attempt=task.context.attempt,
-        scheduled_for=task.context.scheduled_for,
-        sink=logs.append,
-        heartbeat=task.context.on_heartbeat,
+        run_id=context.run_id,
+        attempt=context.attempt,
+        scheduled_for=context.scheduled_for,
+        sink=attempt.logs.append,
+        heartbeat=context.on_heartbeat,
         is_cancelled=cancel.is_set,
         now=now,
     )
-    attempt = _ThreadAttempt(task, task_context)
-    stopped = _watch(attempt.done.wait, deadline, cancel)
-    if stopped is AttemptStatus.CANCELLED:
-        attempt.done.wait(limits.grace.total_seconds())  # time to notice ctx.cancelled
-    if stopped is AttemptStatus.TIMED_OUT:
-        error: str | None = f"timed out after {limits.timeout}; its thread was left running"
-    else:
-        error = _stop_message(stopped, limits) if stopped else attempt.error
-    status = stopped or (AttemptStatus.FAILED if attempt.error else AttemptStatus.SUCCEEDED)
-    return Outcome(status=status, finished_at=now(), error=error, logs=list(logs))
+    _WATCH.add(attempt)
+    _THREADS.start(partial(attempt.run, task, task_context))
+
+
+def _run_in_thread(
+    task: _Call, cancel: threading.Event, limits: Limits, now: Callable[[], datetime]
+) -> Outcome:
+    ended: SimpleQueue[Outcome] = SimpleQueue()
+    start_in_thread(
+        TaskPath(task.path),
+        context=task.context,
+        cancel=cancel,
+        now=now,
+        on_end=ended.put,
+        args=task.args,
+        kwargs=task.kwargs,
+        timeout=limits.timeout,
+        grace=limits.grace,
+    )
+    return ended.get()
 
 
 class _ThreadAttempt:
     """A callable running in a daemon thread: a thread that overruns cannot be killed, and
-    must not keep the worker process alive at exit."""
+    must not keep the worker process alive at exit. It ends once, by whichever comes first:
+    the task returning, its deadline, or the end of the grace period after a cancel."""
 
-    def __init__(self, task: _Call, context: TaskContext) -> None:
-        self.done = threading.Event()
-        self.error: str | None = None
-        _THREADS.start(partial(self._run, task, context))
+    def __init__(
+        self,
+        cancel: threading.Event,
+        limits: Limits,
+        now: Callable[[], datetime],
+        on_end: Callable[[Outcome], None],
+    ) -> None:
+        self.logs: deque[dict[str, Any]] = deque(maxlen=LOG_LIMIT)
+        self.cancel = cancel
+        self.deadline = limits.deadline()
+        self.stop_at: float | None = None  # the end of the grace period, once cancelled
+        self._limits = limits
+        self._now = now
+        self._on_end = on_end
+        self._lock = threading.Lock()
+        self._is_ended = False
 
-    def _run(self, task: _Call, context: TaskContext) -> None:
+    def run(self, task: _Call, context: TaskContext) -> None:
+        error = None
         try:
             call(resolve(task.path), task.args, task.kwargs, context)
         except BaseException:
-            self.error = traceback.format_exc()
-        finally:
-            self.done.set()
+            error = traceback.format_exc()
+        if self.cancel.is_set():  # it returned asked to stop: it stopped, whatever it did
+            self._end(AttemptStatus.CANCELLED, _stop_message(AttemptStatus.CANCELLED, self._limits))
+        else:
+            self._end(AttemptStatus.FAILED if error else AttemptStatus.SUCCEEDED, error)
+
+    def watch(self, at: float) -> bool:
+        """Look at the cancel event and the deadlines at monotonic time ``at``; True once
+        the attempt has ended."""
+        with self._lock:
+            if self._is_ended:
+                return True
+            if self.stop_at is None and self.cancel.is_set():
+                self.stop_at = at + self._limits.grace.total_seconds()  # to see ctx.cancelled
+            is_given_up = self.stop_at is not None and at >= self.stop_at
+            is_timed_out = self.stop_at is None and self.deadline is not None
+            is_timed_out = is_timed_out and at >= (self.deadline or 0.0)
+        if is_given_up:
+            self._end(AttemptStatus.CANCELLED, _stop_message(AttemptStatus.CANCELLED, self._limits))
+        elif is_timed_out:
+            error = f"timed out after {self._limits.timeout}; its thread was left running"
+            self._end(AttemptStatus.TIMED_OUT, error)
+        return is_given_up or is_timed_out
+
+    def _end(self, status: AttemptStatus, error: str | None) -> None:
+        with self._lock:
+            if self._is_ended:
+                return
+            self._is_ended = True
+        logs = list(self.logs)
+        try:
+            self._on_end(Outcome(status=status, finished_at=self._now(), error=error, logs=logs))
+        except Exception:  # the thread it runs on serves other attempts: keep it alive
+            log.exception("an attempt's end was not recorded", extra={"event": "attempt.lost"})
+
+
+class _Watch:
+    """One daemon thread that looks at every thread-mode attempt in flight for a cancel or a
+    passed deadline, every ``POLL`` seconds while there are any: what a waiting thread per
+    attempt did, without the thread and its wake-up per attempt."""
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self._attempts: list[_ThreadAttempt] = []
+        self._lock = threading.Lock()
+        self._has_work = threading.Condition(self._lock)
+        self._thread: threading.Thread | None = None
+
+    def add(self, attempt: _ThreadAttempt) -> None:
+        with self._lock:
+            self._attempts.append(attempt)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._serve, name="cronwell-watch", daemon=True
+                )
+                self._thread.start()
+            if len(self._attempts) == 1:
+                self._has_work.notify()  # the watch sleeps until there is something to watch
+
+    def _serve(self) -> None:
+        while True:
+            with self._lock:
+                while not self._attempts:
+                    self._has_work.wait()
+                attempts = list(self._attempts)
+            at = time.monotonic()
+            ended = {id(attempt) for attempt in attempts if attempt.watch(at)}
+            with self._lock:
+                self._attempts = [each for each in self._attempts if id(each) not in ended]
+            time.sleep(POLL)
 
 
 class _TaskThreads:
-    """The daemon threads thread-mode tasks run in, each kept for a next task once its task
-    returns: starting a thread costs more than a short task. A task that overruns (a timeout,
-    an ignored cancel) keeps its thread; a new one starts when none is free, and a thread idle
-    for ``IDLE_THREAD`` seconds ends."""
+    """The daemon threads thread-mode tasks run in. Tasks queue in order and a thread that is
+    free takes the next one, so a burst of short tasks runs on the threads already awake:
+    waking a thread per task would cost more than the tasks, since each wake-up is a
+    hand-over of the GIL. None waits long behind a slow one: when no thread is awake, or a
+    task has waited ``HAND_OFF`` seconds, an idle thread is woken for it or a new one started.
+    A thread idle for ``IDLE_THREAD`` seconds ends."""
 
     def __init__(self) -> None:
-        self._idle: list[SimpleQueue[Callable[[], None]]] = []
+        self._reset()
+
+    def _reset(self) -> None:
         self._lock = threading.Lock()
+        self._queue: deque[tuple[float, Callable[[], None]]] = deque()  # (queued at, task)
+        self._idle: list[threading.Event] = []  # parked threads, each woken by its event
+        self._awake = 0  # threads running a task or about to look at the queue
+        self._woken = 0  # of those, threads woken for a task that have not taken one yet
+        self._queued = threading.Condition(self._lock)  # the hand-off watch waits on it
+        self._watch: threading.Thread | None = None
 
     def start(self, job: Callable[[], None]) -> None:
         with self._lock:
-            inbox = self._idle.pop() if self._idle else None
-        if inbox is None:
-            inbox = SimpleQueue()
-            threading.Thread(
-                target=self._serve, args=(inbox,), name="cronwell-task", daemon=True
-            ).start()
-        inbox.put(job)
+            self._queue.append((time.monotonic(), job))
+            if self._awake == 0:
+                self._wake_one()
+            elif len(self._queue) == 1:
+                if self._watch is None:
+                    self._watch = _daemon(self._hand_off, "cronwell-hand-off")
+                self._queued.notify()
 
-    def _serve(self, inbox: SimpleQueue[Callable[[], None]]) -> None:
+    def _wake_one(self) -> None:
+        """With the lock held: a thread for the queue, woken from the idle ones or new."""
+        self._awake += 1
+        self._woken += 1
+        if self._idle:
+            self._idle.pop().set()
+        else:
+            _daemon(self._serve, "cronwell-task")
+
+    def _serve(self) -> None:
+        parked = threading.Event()
+        is_woken = True
         while True:
-            try:
-                job = inbox.get(timeout=IDLE_THREAD)
-            except Empty:
-                with self._lock:
-                    if inbox not in self._idle:
-                        continue  # handed a task just now: it is on its way
-                    self._idle.remove(inbox)
-                    return
-            job()
-            del job
             with self._lock:
-                self._idle.append(inbox)
+                if is_woken:
+                    self._woken -= 1
+                    is_woken = False
+                job = self._queue.popleft()[1] if self._queue else None
+                if job is None:
+                    self._awake -= 1
+                    self._idle.append(parked)
+            if job is not None:
+                job()
+                del job
+                continue
+            is_woken = parked.wait(IDLE_THREAD)
+            if not is_woken:
+                with self._lock:
+                    if parked in self._idle:  # nobody woke it: it ends
+                        self._idle.remove(parked)
+                        return
+                is_woken = True  # woken just as its wait ran out
+            parked.clear()
+
+    def _hand_off(self) -> None:
+        """Wake a thread for each task that waited HAND_OFF seconds while every thread awake
+        was busy (and none woken for it is on its way)."""
+        with self._lock:
+            while True:
+                if not self._queue:
+                    self._queued.wait()
+                    continue
+                now = time.monotonic()
+                overdue = sum(1 for at, _ in self._queue if now - at >= HAND_OFF)
+                for _ in range(overdue - self._woken):
+                    self._wake_one()
+                self._queued.wait(HAND_OFF)
 
 
+def _daemon(target: Callable[[], None], name: str) -> threading.Thread:
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+HAND_OFF = 0.002  # seconds a thread-mode task may wait for a thread while all are busy
 IDLE_THREAD = 60.0
 _THREADS = _TaskThreads()
+_WATCH = _Watch()
+# A forked child has none of its parent's threads: it starts its own as it needs them.
+os.register_at_fork(after_in_child=_THREADS._reset)
+os.register_at_fork(after_in_child=_WATCH._reset)

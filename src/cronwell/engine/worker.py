@@ -4,7 +4,9 @@ A worker is known by a fresh random token, never by a host or pod name that a su
 reuse: every transition it makes names that token, so after its lease is taken back nothing it
 does can overwrite the run's new attempt.
 
-Attempts run on a thread pool; how each ended is queued, and the worker's loop settles the
+Attempts of commands and of callables in mode process run on a thread pool, each waiting for
+its process; callables in mode thread run on the task threads of ``execute`` and say
+themselves how they ended. How each attempt ended is queued, and the worker's loop settles the
 queue and claims for the freed slots in one transaction per tick. Under load one transaction
 settles and claims many runs; an idle worker settles a run as soon as it ends.
 """
@@ -20,15 +22,23 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import Connection
 
 from cronwell.engine.clock import Clock, SystemClock
-from cronwell.engine.execute import AttemptContext, Command, Target, TaskPath, execute
+from cronwell.engine.execute import (
+    AttemptContext,
+    Command,
+    Target,
+    TaskPath,
+    execute,
+    start_in_thread,
+)
 from cronwell.engine.specs import SpecCache
 from cronwell.lifecycle import AttemptStatus, RunStatus
 from cronwell.policies import OverlapPolicy, settle
-from cronwell.spec import JobSpec, OnDead
+from cronwell.spec import JobSpec, Mode, OnDead
 from cronwell.store.database import Database
 from cronwell.store.jobs import disable_dead, specs_of
 from cronwell.store.runs import (
@@ -285,9 +295,37 @@ class Worker:
 
     def _start(self, run: ClaimedRun, spec: JobSpec) -> None:
         cancel = threading.Event()
+        if spec.mode is Mode.THREAD and spec.task is not None and spec.command is None:
+            self._start_in_thread(run, spec, cancel, spec.task)
+            return
         with self._lock:
             future = self._pool.submit(self._attempt, run, spec, cancel)
             self._running[run.id] = (run, cancel, future)
+
+    def _start_in_thread(
+        self, run: ClaimedRun, spec: JobSpec, cancel: threading.Event, task: str
+    ) -> None:
+        """Mode thread: the task's own thread says how it ended; no pool thread waits on it."""
+        future: Future[None] = Future()
+        future.set_running_or_notify_cancel()
+        with self._lock:
+            self._running[run.id] = (run, cancel, future)
+        on_end = partial(self._record_end, run, spec, future)
+        try:
+            target = TaskPath(task)
+        except ValueError as error:  # a task the worker cannot even start
+            on_end(Outcome(AttemptStatus.FAILED, self.clock.now(), error=str(error)))
+            return
+        start_in_thread(
+            target,
+            context=AttemptContext(run.id, run.attempt, run.scheduled_for),
+            cancel=cancel,
+            now=self.clock.now,
+            on_end=on_end,
+            args=run.args or spec.args,
+            kwargs=run.kwargs or spec.kwargs,
+            timeout=spec.timeout,
+        )
 
     def _attempt(self, run: ClaimedRun, spec: JobSpec, cancel: threading.Event) -> None:
         try:
@@ -303,6 +341,12 @@ class Worker:
             )
         except ValueError as error:  # a task the worker cannot even start
             outcome = Outcome(AttemptStatus.FAILED, self.clock.now(), error=str(error))
+        self._record_end(run, spec, None, outcome)
+
+    def _record_end(
+        self, run: ClaimedRun, spec: JobSpec, future: Future[None] | None, outcome: Outcome
+    ) -> None:
+        """Queue how an attempt ended, with what becomes of its run, for the loop to settle."""
         settled = settle(
             spec.retry,
             outcome.status,
@@ -315,6 +359,8 @@ class Worker:
         finish = Finish(run, outcome, settled.status, settled.not_before, settled.reason, has_queue)
         with self._lock:
             self._ended.append((finish, spec))
+        if future is not None:
+            future.set_result(None)
         self.wake.set()  # the loop settles it and fills the slot
 
 
