@@ -283,7 +283,7 @@ class Cronwell:
         now = self.clock.now()
         known = self._asked.get(job)
         if known is not None and len(calls) == 1:
-            with self.database.statement() as connection:
+            with self.database.statements() as connection:
                 run_id = insert_asked_run(
                     connection,
                     known.template(now, trigger),

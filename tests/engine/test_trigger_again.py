@@ -90,13 +90,13 @@ def test_a_job_deleted_since_makes_no_run(app: Cronwell, clock: ManualClock) -> 
 def test_the_checked_insert_makes_nothing_when_the_job_moved_on(app: Cronwell) -> None:
     job_id = app.schedule(command="true", name="sync")
     template = NewRun(job_id, NOW, Trigger.MANUAL, "default", 2, 3)
-    with app.database.statement() as connection:
+    with app.database.statements() as connection:
         made = insert_asked_run(connection, template, (None, None), job_version=2, next_due=_never)
     assert made is None, "the job is at version 1"
-    with app.database.statement() as connection:
+    with app.database.statements() as connection:
         made = insert_asked_run(connection, template, (None, None), job_version=1, next_due=_never)
     assert made is not None
-    with app.database.statement() as connection:
+    with app.database.statements() as connection:
         again = insert_asked_run(connection, template, (None, None), job_version=1, next_due=_never)
     assert again is None, "its instant is taken"
     assert [row.id for row in run_rows(app)] == [made]

@@ -109,13 +109,12 @@ class Database:
                 connection.close()
 
     @contextmanager
-    def statement(self) -> Iterator[Connection]:
-        """A connection for one writing statement that is its own transaction, committed as
-        it ends. On PostgreSQL it runs in autocommit mode: one round trip, where BEGIN, the
-        statement and COMMIT are three. On SQLite it is a writing ``transaction()``.
-
-        Only for a single statement: on PostgreSQL each statement would commit on its own.
-        """
+    def statements(self) -> Iterator[Connection]:
+        """A connection for writing statements that need not commit together: each is whole
+        by itself (a guarded transition, a checked insert) and nothing read by one decides
+        another. On PostgreSQL each commits as it ends, in autocommit mode: one round trip
+        where BEGIN, the statement and COMMIT are three. On SQLite they share one writing
+        ``transaction()``, which there costs more than its statements."""
         if self.is_sqlite:
             with self.transaction() as connection:
                 yield connection

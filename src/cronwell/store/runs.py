@@ -177,8 +177,8 @@ def insert_asked_run(
     that the run's instant is free. Returns the run's id; None, creating nothing, when either
     does not hold: the caller then reads the job and uses ``insert_asked_runs``.
 
-    One statement, meant to run as its own transaction (``Database.statement``); on
-    PostgreSQL the signal is part of it.
+    One statement, which may commit by itself (``Database.statements``); on PostgreSQL the
+    signal is part of it.
     """
     asked = template.scheduled_for
     (at,) = _free_instants(asked, 1, next_due, set())
