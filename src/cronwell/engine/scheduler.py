@@ -29,7 +29,7 @@ from cronwell.policies import (
 from cronwell.store.database import Database
 from cronwell.store.plans import DueJob, due_jobs, earliest_due_at, store_plans
 from cronwell.store.runs import NewRun, active_runs, cancel_runs, promote_waiting
-from cronwell.store.signals import RUNS, notify
+from cronwell.store.signals import RUNS, notify_now
 
 IDLE = timedelta(minutes=1)  # the longest sleep with nothing due: a safety net, not a poll
 # How long before a due time the loop plans it: longer than a tick and a worker's wake-up
@@ -245,8 +245,7 @@ class Scheduler:
         self._claimable_at = [at for at in self._claimable_at if at > now]
         if self.on_new_runs is not None:
             self.on_new_runs()
-        with self.database.transaction(write=False) as connection:
-            notify(connection, RUNS)
+        notify_now(self.database, RUNS)
 
     def _next(self, now: datetime, is_woken: bool) -> tuple[datetime, bool]:
         """Tick if a job is due within ``lead``, for when it is due. Returns when the next one

@@ -47,6 +47,17 @@ def notify(connection: Connection, channel: str) -> None:
         connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
 
 
+def notify_now(database: Database, channel: str) -> None:
+    """Signal ``channel`` at once, outside any transaction (PostgreSQL): for work that became
+    claimable with the passing of time rather than with a commit. On SQLite it does nothing
+    and touches no connection: listeners there see only commits."""
+    _check(channel)
+    if database.is_sqlite:
+        return
+    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
+
+
 class Listener(Protocol):
     """One dedicated connection that waits for signals. Not thread-safe: one thread uses it."""
 
