@@ -97,6 +97,8 @@ _HAS_ACTIVE_RUNS = (
     .exists()
     .label("has_active_runs")
 )
+# Under its own name: in the PostgreSQL write below it is read beside an UPDATE of jobs, and
+# sees the jobs as they were before it.
 _LATER = jobs.alias("later")
 _LATER_DUE_AT = select(func.min(_LATER.c.next_due_at)).where(
     _is_live(_LATER), _LATER.c.next_due_at > _NOW
