@@ -104,7 +104,7 @@ class Worker:
             free = self._slots - len(self._running) + len(ended)
         if free <= 0 and not ended:
             return IDLE
-        now = now or self.clock.now()
+        given, now = now, now or self.clock.now()
         try:
             with self._session(ended) as connection:
                 self._settle(connection, ended)
@@ -120,8 +120,9 @@ class Worker:
             self._start(run, spec)
         if len(claimed) == free:
             return timedelta(0)  # maybe more: claim again as soon as a slot is free
-        # Sleep until a retry delay ends, not a fallback poll later.
-        return IDLE if upcoming is None else min(IDLE, upcoming - now)
+        # Sleep until a retry delay ends, not a fallback poll later; from the end of this
+        # tick, which took time of its own.
+        return IDLE if upcoming is None else min(IDLE, upcoming - (given or self.clock.now()))
 
     def _session(self, ended: list[tuple[Finish, JobSpec]]) -> AbstractContextManager[Connection]:
         """Where a tick's statements run. When a run's end changes more than the run (a
