@@ -24,13 +24,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import bindparam, create_engine, func, select, text, update
 from sqlalchemy.engine import make_url
 
 from cronwell.app import Cronwell
@@ -38,7 +38,8 @@ from cronwell.spec import JobSpec
 from cronwell.store.database import Database
 from cronwell.store.jobs import insert_jobs
 from cronwell.store.migrate import upgrade
-from cronwell.store.tables import attempts, runs
+from cronwell.store.signals import JOBS, notify
+from cronwell.store.tables import attempts, jobs, runs
 
 BENCH = Path(__file__).resolve().parent
 POSTGRES_ENV = "CRONWELL_TEST_POSTGRES_URL"
@@ -314,30 +315,66 @@ def bench_scale(store: str, postgres_url: str | None, size: Size) -> list[Figure
 
 
 def _scale_once(url: str, stored: int, due: int) -> tuple[float, int]:
+    """Seconds from the due second until ``due`` runs exist, and the scheduler's peak RSS.
+
+    Storing ``stored`` jobs takes this script far longer than the figure, so the jobs are
+    stored first, all due hours ahead, and the scheduler process starts and goes idle on
+    them. Then ``due`` of them are re-defined, in one transaction as ``cronwell apply``
+    would commit them, to be due at a whole second a little ahead; the figure runs from
+    that second."""
     database = Database(url)
     now = datetime.now(UTC)
-    due_at = (now + timedelta(seconds=4)).replace(microsecond=0)
-    later = due_at + timedelta(hours=12)
-    specs = [
-        JobSpec.parse(
-            {
-                "name": f"job-{number}",
-                "task": "benchtasks:noop",
-                "schedule": _daily_cron(due_at if number < due else later),
-            }
-        )
-        for number in range(stored)
-    ]
+    later = JobSpec.parse(
+        {
+            "name": "job",
+            "task": "benchtasks:noop",
+            "schedule": _daily_cron(now + timedelta(hours=12)),
+        }
+    )
     with database.transaction() as connection:
         for first in range(0, stored, 5000):
-            insert_jobs(connection, specs[first : first + 5000], now)
+            names = range(first, min(stored, first + 5000))
+            insert_jobs(connection, [replace(later, name=f"job-{n}") for n in names], now)
     with spawn(url, "scheduler") as child:
+        time.sleep(1)  # the scheduler reads its first due time and goes to sleep on it
+        due_at = _make_due(database, due)
+        if datetime.now(UTC) > due_at - timedelta(milliseconds=100):
+            print(f"warning: re-defining {due:,} jobs ended too close to their due time")
         wait_until(lambda: datetime.now(UTC) >= due_at, timeout=30)
         wait_until(lambda: _count_runs(database) >= due, timeout=60, every=0.005)
         took = (datetime.now(UTC) - due_at).total_seconds()
         rss = peak_rss(child.pid)
     database.dispose()
     return took, rss
+
+
+def _make_due(database: Database, count: int) -> datetime:
+    """Re-define jobs 0..count-1 to be due at a whole second 2-3 s ahead, in one transaction
+    that signals the scheduler as a job change does; returns that second."""
+    now = datetime.now(UTC)
+    due_at = (now + timedelta(seconds=3)).replace(microsecond=0)
+    spec = JobSpec.parse(
+        {"name": "job", "task": "benchtasks:noop", "schedule": _daily_cron(due_at)}
+    )
+    canonical = spec.canonical()
+    rows = [
+        {"job_name": f"job-{n}", "spec": canonical | {"name": f"job-{n}"}} for n in range(count)
+    ]
+    statement = (
+        update(jobs)
+        .where(jobs.c.name == bindparam("job_name"), jobs.c.deleted_at.is_(None))
+        .values(
+            spec=bindparam("spec"),
+            version=jobs.c.version + 1,
+            next_due_at=due_at,
+            planned_until=now,
+            updated_at=now,
+        )
+    )
+    with database.transaction() as connection:
+        connection.execute(statement, rows)
+        notify(connection, JOBS)
+    return due_at
 
 
 def _daily_cron(at: datetime) -> str:
