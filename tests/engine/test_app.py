@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,18 +17,6 @@ from cronwell.store.tables import runs
 from tests.engine.tasks import sample
 
 NOW = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(NOW)
-
-
-@pytest.fixture
-def app(database_url: str, clock: ManualClock) -> Iterator[Cronwell]:
-    app = Cronwell(database_url, clock=clock)
-    yield app
-    app.database.dispose()
 
 
 def test_define_and_read_back_a_job(app: Cronwell) -> None:

@@ -3,7 +3,6 @@ stores: windows, schedule changes, retry strategies, dead letters and cancellati
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,18 +19,6 @@ from cronwell.store.tables import runs
 
 NOW = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(NOW)
-
-
-@pytest.fixture
-def app(database_url: str, clock: ManualClock) -> Iterator[Cronwell]:
-    app = Cronwell(database_url, clock=clock)
-    yield app
-    app.database.dispose()
 
 
 def stored(app: Cronwell) -> list[tuple[str, str, str, str | None]]:

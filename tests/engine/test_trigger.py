@@ -4,36 +4,16 @@ taking a due time from the job's schedule."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from cronwell.app import Cronwell
 from cronwell.engine.clock import ManualClock
 from cronwell.engine.scheduler import Scheduler
-from cronwell.store.tables import runs
+from tests.engine.rows import run_rows
 
 NOW = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)  # a whole minute: due for "* * * * *"
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(NOW)
-
-
-@pytest.fixture
-def app(database_url: str, clock: ManualClock) -> Iterator[Cronwell]:
-    app = Cronwell(database_url, clock=clock)
-    yield app
-    app.database.dispose()
-
-
-def run_rows(app: Cronwell) -> list[Any]:
-    with app.database.transaction(write=False) as connection:
-        return list(connection.execute(select(runs).order_by(runs.c.id)).all())
 
 
 def test_two_triggers_in_the_same_microsecond_make_two_runs(app: Cronwell) -> None:

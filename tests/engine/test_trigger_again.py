@@ -3,12 +3,9 @@ always follows the job's current definition, and a job deleted since makes no ru
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from cronwell.app import Cronwell
 from cronwell.engine.clock import ManualClock
@@ -16,26 +13,10 @@ from cronwell.lifecycle import Trigger
 from cronwell.store.jobs import JobNotFound
 from cronwell.store.runs import NewRun, insert_asked_run
 from cronwell.store.tables import runs
+from tests.engine.rows import run_rows
 
 NOW = datetime(2026, 6, 1, 9, 30, 15, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(NOW)
-
-
-@pytest.fixture
-def app(database_url: str, clock: ManualClock) -> Iterator[Cronwell]:
-    app = Cronwell(database_url, clock=clock)
-    yield app
-    app.database.dispose()
-
-
-def run_rows(app: Cronwell) -> list[Any]:
-    with app.database.transaction(write=False) as connection:
-        return list(connection.execute(select(runs).order_by(runs.c.id)).all())
 
 
 def test_a_run_asked_again_is_made_as_the_first_was(app: Cronwell, clock: ManualClock) -> None:

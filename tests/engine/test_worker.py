@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from cronwell.engine.clock import ManualClock
@@ -20,18 +18,6 @@ from cronwell.store.runs import NewRun, claim_runs, insert_runs
 from cronwell.store.tables import attempts, jobs, runs
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(NOW)
-
-
-@pytest.fixture
-def worker(database: Database, clock: ManualClock) -> Iterator[Worker]:
-    worker = Worker(database, clock, concurrency=2, rand=lambda: 0.0)
-    yield worker
-    worker.close()
 
 
 def add_run(database: Database, **definition: Any) -> int:

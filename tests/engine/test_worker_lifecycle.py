@@ -6,11 +6,9 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from cronwell.engine.clock import ManualClock, SystemClock
@@ -27,18 +25,6 @@ from cronwell.store.workers import is_alive, list_workers
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(NOW)
-
-
-@pytest.fixture
-def worker(database: Database, clock: ManualClock) -> Iterator[Worker]:
-    worker = Worker(database, clock, concurrency=2, rand=lambda: 0.0)
-    yield worker
-    worker.close()
 
 
 def add_job(database: Database, **definition: Any) -> int:

@@ -3,7 +3,6 @@ since a tick takes time of its own."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -34,13 +33,6 @@ class TickingClock(ManualClock):
 @pytest.fixture
 def clock() -> TickingClock:
     return TickingClock(NOW, step=timedelta(0))
-
-
-@pytest.fixture
-def worker(database: Database, clock: TickingClock) -> Iterator[Worker]:
-    worker = Worker(database, clock, concurrency=2)
-    yield worker
-    worker.close()
 
 
 def add_run(database: Database, not_before: datetime) -> None:
