@@ -8,8 +8,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
+
+from cronwell.lifecycle import RunStatus, Trigger
+from cronwell.store.database import Database
+from cronwell.store.jobs import get_job
+from cronwell.store.runs import NewRun, insert_runs
 
 T = TypeVar("T")
 CRONWELL = [sys.executable, "-c", "from cronwell.cli import entry_point; entry_point()"]
@@ -145,3 +152,21 @@ def eventually(check: Callable[[], T | None], timeout: float) -> T:
         assert time.monotonic() < deadline, "timed out waiting"
         time.sleep(0.1)
     return found
+
+
+def test_a_missed_span_says_how_many_due_times_it_stands_for(tmp_path: Path) -> None:
+    (tmp_path / "jobs.yaml").write_text(JOBS)
+    out(tmp_path, "apply", "jobs.yaml")
+    first, last = datetime(2026, 6, 1, 3, tzinfo=UTC), datetime(2026, 6, 1, 9, tzinfo=UTC)
+    database = Database(f"sqlite:///{tmp_path / 'cronwell.db'}")
+    with database.transaction() as connection:
+        job_id = get_job(connection, "sync").id
+        missed = NewRun(job_id, last, Trigger.MISFIRE, "default", 2, 3, RunStatus.SKIPPED)
+        spanned = replace(missed, reason="missed", covers=7, covers_from=first)
+        insert_runs(connection, [spanned], last)
+    database.dispose()
+    (shown,) = json.loads(out(tmp_path, "runs", "list", "--json", "--job", "sync"))
+    assert (shown["reason"], shown["covers"]) == ("missed", 7)
+    assert shown["covers_from"] == "2026-06-01T03:00:00+00:00"
+    table = out(tmp_path, "jobs", "history", "sync")
+    assert "missed: 7 due times from 2026-06-01 03:00:00Z" in table

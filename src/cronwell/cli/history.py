@@ -12,12 +12,11 @@ import click
 from cronwell.app import Cronwell, JobNotFound, RunEnded, RunNotFound
 from cronwell.cli.errors import InputError
 from cronwell.cli.options import (
-    RUN_COLUMNS,
     database_option,
     json_option,
     json_value,
     open_app,
-    print_rows,
+    print_runs,
 )
 from cronwell.store.history import attempts_of, find_run, list_runs
 
@@ -42,7 +41,7 @@ def runs_list(
     app = open_app(database)
     with app.database.transaction(write=False) as connection:
         found = list_runs(connection, job=job, status=status, limit=limit)
-    print_rows([asdict(row) for row in found], RUN_COLUMNS, as_json)
+    print_runs(found, as_json)
 
 
 @runs.command("show")

@@ -12,12 +12,12 @@ import click
 from cronwell.app import Cronwell, Job, JobNotFound
 from cronwell.cli.errors import InputError
 from cronwell.cli.options import (
-    RUN_COLUMNS,
     database_option,
     json_option,
     json_value,
     open_app,
     print_rows,
+    print_runs,
 )
 from cronwell.store.history import dead_runs, list_runs
 
@@ -67,7 +67,7 @@ def jobs_history(job: str, database: str | None, as_json: bool, limit: int) -> N
     name = _job(app, job).name
     with app.database.transaction(write=False) as connection:
         found = list_runs(connection, job=name, limit=limit)
-    print_rows([asdict(row) for row in found], RUN_COLUMNS, as_json)
+    print_runs(found, as_json)
 
 
 def _job_action(name: str, help_text: str, act: Callable[[Cronwell, int], str]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -15,6 +16,7 @@ from rich.table import Table
 from cronwell.app import ENV_DATABASE, Cronwell
 from cronwell.cli.errors import InputError
 from cronwell.store.database import DatabaseURLError
+from cronwell.store.history import RunRow
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,6 +60,22 @@ def print_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], as_json: 
     # Piped output is not wrapped to 80 columns: scripts and logs read whole lines.
     width = None if sys.stdout.isatty() else 240
     Console(highlight=False, width=width).print(table)
+
+
+def print_runs(found: Sequence[RunRow], as_json: bool) -> None:
+    """Runs as ``print_rows`` prints them; for people, a missed span's reason says how many
+    due times it stands for (scripts read ``covers`` and ``covers_from``)."""
+    rows = [asdict(row) for row in found]
+    if not as_json:
+        rows = [row | {"reason": reason_of(run)} for row, run in zip(rows, found, strict=True)]
+    print_rows(rows, RUN_COLUMNS, as_json)
+
+
+def reason_of(run: RunRow) -> str | None:
+    """Why a run ended as it did, in words; with the span of due times a missed run sums up."""
+    if run.covers <= 1 or run.covers_from is None:
+        return run.reason
+    return f"{run.reason}: {run.covers} due times from {_cell(run.covers_from)}"
 
 
 def json_value(value: Any) -> Any:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from cronwell.app import Cronwell
-from cronwell.cli.options import database_option, open_app
+from cronwell.cli.options import database_option, open_app, reason_of
 from cronwell.engine.loops import Backoff, survive
 from cronwell.engine.worker import GRACE, LEASE
 from cronwell.examples import EXAMPLES
@@ -182,7 +182,8 @@ class _Tail:
 
 
 def _line(row: RunRow) -> str:
-    reason = f" ({row.reason})" if row.reason else ""
+    why = reason_of(row)
+    reason = f" ({why})" if why else ""
     due = f"{row.scheduled_for:%H:%M:%S}"
     return f"{due} {row.job:<14} {row.status:<10} attempts={row.attempts}{reason}"
 

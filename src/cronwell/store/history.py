@@ -22,6 +22,9 @@ class RunRow:
     attempts: int
     started_at: datetime | None
     finished_at: datetime | None
+    # A missed span summed up in one row: how many due times, from which (see runs.covers).
+    covers: int = 1
+    covers_from: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +74,8 @@ def _history() -> Any:
         runs.c.attempts,
         runs.c.started_at,
         runs.c.finished_at,
+        runs.c.covers,
+        runs.c.covers_from,
     ).join(jobs, jobs.c.id == runs.c.job_id)
 
 
