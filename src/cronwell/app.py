@@ -410,11 +410,18 @@ class Cronwell:
         self._set_paused(True)
 
     def resume(self) -> None:
-        """Fire again, from now on: what came due while paused is not caught up."""
-        self._set_paused(False)
-        for job in self.list_schedules():
-            if job.is_enabled:
-                self._set_enabled(job.id, is_enabled=True)
+        """Fire again, from now on: what came due while paused is not caught up. The pause
+        ends and every enabled job is planned from now in one transaction, so no scheduler
+        ticks between the two and catches the paused hours up."""
+        now = self.clock.now()
+        with self.database.transaction() as connection:
+            enabled = [
+                Job.from_row(row) for row in store_jobs.list_jobs(connection, is_enabled=True)
+            ]
+            cursors = [(job.id, job.spec.schedule.next_after(now)) for job in enabled]
+            store_jobs.plan_from(connection, cursors, now)
+            store_flags.set_flag(connection, store_flags.PAUSED, False, now)
+            notify(connection, JOBS)
 
     def start(self, *, scheduler: bool = True, worker: bool = True) -> None:
         """Run loops in threads: the scheduler (under the leader lease) with the reaper, and a

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import TextClause, select, text
 
 from cronwell.app import Cronwell, JobExists, JobNotFound, RunEnded, VersionConflict
 from cronwell.engine.clock import ManualClock
@@ -13,7 +15,7 @@ from cronwell.engine.scheduler import Scheduler
 from cronwell.engine.worker import Worker
 from cronwell.registry import UnknownTask
 from cronwell.spec import JobSpec, SpecError
-from cronwell.store.tables import runs
+from cronwell.store.tables import jobs, runs
 from tests.engine.tasks import sample
 
 NOW = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)
@@ -93,6 +95,43 @@ def test_global_pause_stops_firing_until_resumed(app: Cronwell, clock: ManualClo
     Scheduler(app.database, clock).tick()
     with app.database.transaction(write=False) as connection:
         assert len(connection.execute(select(runs)).all()) == 1
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_resume_ends_the_pause_only_with_every_job_planned_from_now(
+    app: Cronwell, clock: ManualClock
+) -> None:
+    """A job row locked elsewhere holds resume() up: the pause must hold until it is through,
+    or a scheduler ticking meanwhile would catch up the paused minutes."""
+    job_id = app.schedule(command="true", schedule="* * * * *", name="minutely")
+    app.pause()
+    clock.advance(timedelta(minutes=5))
+    with app.database.engine.connect() as blocker:
+        blocker.execute(select(jobs.c.id).where(jobs.c.id == job_id).with_for_update())
+        resuming = threading.Thread(target=app.resume)
+        resuming.start()
+        _until_a_statement_waits_for_a_lock(app)
+        assert app.get_statistics()["is_paused"] is True
+        blocker.rollback()
+    resuming.join(timeout=10)
+    assert app.get_statistics()["is_paused"] is False
+    Scheduler(app.database, clock).tick()
+    with app.database.transaction(write=False) as connection:
+        assert connection.execute(select(runs)).all() == [], "resuming catches nothing up"
+
+
+def _until_a_statement_waits_for_a_lock(app: Cronwell) -> None:
+    waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+    deadline = time.monotonic() + 10
+    # A new transaction each time: one transaction sees one snapshot of pg_stat_activity.
+    while _read(app, waiting) == 0:
+        assert time.monotonic() < deadline, "resume() never waited for the locked job"
+        time.sleep(0.01)
+
+
+def _read(app: Cronwell, query: TextClause) -> int:
+    with app.database.transaction(write=False) as connection:
+        return int(connection.execute(query).scalar_one())
 
 
 def test_trigger_now_runs_and_shows_in_status_and_statistics(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from cronwell.spec import JobSpec
 from cronwell.store.tables import jobs
@@ -155,6 +155,20 @@ def set_enabled(
         values |= {"planned_until": now, "next_due_at": next_due_at, "dead_at": None}
         values["dead_reason"] = None
     connection.execute(update(jobs).where(jobs.c.id == job_id).values(values))
+
+
+def plan_from(
+    connection: Connection, cursors: Sequence[tuple[int, datetime | None]], now: datetime
+) -> None:
+    """Plan each job from ``now`` on, due next at the time given with it: due times before
+    ``now`` are not planned, so none of them is caught up or counted missed."""
+    if cursors:
+        connection.execute(
+            update(jobs)
+            .where(jobs.c.id == bindparam("job"))
+            .values(planned_until=now, next_due_at=bindparam("next_due"), updated_at=now),
+            [{"job": job_id, "next_due": next_due} for job_id, next_due in cursors],
+        )
 
 
 def delete_job(connection: Connection, job_id: int, now: datetime) -> None:
