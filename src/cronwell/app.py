@@ -496,10 +496,12 @@ class Cronwell:
         return definition
 
     def _set_enabled(self, job: int | str, *, is_enabled: bool) -> None:
-        found = self.get_schedule(job)
         now = self.clock.now()
-        next_due = found.spec.schedule.next_after(now) if is_enabled else found.next_due_at
         with self.database.transaction() as connection:
+            # Read and locked in the writing transaction: a schedule changed meanwhile is the
+            # one planned, never an older one.
+            found = Job.from_row(store_jobs.get_job(connection, job, lock=True))
+            next_due = found.spec.schedule.next_after(now) if is_enabled else found.next_due_at
             notify(connection, JOBS)
             store_jobs.set_enabled(
                 connection, found.id, is_enabled=is_enabled, next_due_at=next_due, now=now

@@ -15,6 +15,7 @@ from cronwell.engine.scheduler import Scheduler
 from cronwell.engine.worker import Worker
 from cronwell.registry import UnknownTask
 from cronwell.spec import JobSpec, SpecError
+from cronwell.store.jobs import update_job
 from cronwell.store.tables import jobs, runs
 from tests.engine.tasks import sample
 
@@ -118,6 +119,24 @@ def test_resume_ends_the_pause_only_with_every_job_planned_from_now(
     Scheduler(app.database, clock).tick()
     with app.database.transaction(write=False) as connection:
         assert connection.execute(select(runs)).all() == [], "resuming catches nothing up"
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_resuming_a_job_plans_the_schedule_it_has_when_it_resumes(
+    app: Cronwell, clock: ManualClock
+) -> None:
+    """A schedule changed while resume_schedule() waits for the job's row is the one planned."""
+    job_id = app.schedule(command="true", schedule="0 * * * *", name="hourly")
+    app.pause_schedule(job_id)
+    nightly = JobSpec.parse({**app.get_schedule(job_id).spec.canonical(), "schedule": "0 3 * * *"})
+    with app.database.engine.connect() as changer:
+        assert update_job(changer, job_id, nightly, expected_version=1, now=NOW)
+        resuming = threading.Thread(target=app.resume_schedule, args=(job_id,))
+        resuming.start()
+        _until_a_statement_waits_for_a_lock(app)
+        changer.commit()
+    resuming.join(timeout=10)
+    assert app.get_schedule(job_id).next_due_at == datetime(2026, 6, 2, 3, tzinfo=UTC)
 
 
 def _until_a_statement_waits_for_a_lock(app: Cronwell) -> None:

@@ -83,12 +83,12 @@ class JobNotFound(LookupError):
     """No live job by that id or name."""
 
 
-def get_job(connection: Connection, job: int | str) -> JobRow:
-    """The live job with this id (int) or name (str), or JobNotFound."""
+def get_job(connection: Connection, job: int | str, *, lock: bool = False) -> JobRow:
+    """The live job with this id (int) or name (str), or JobNotFound. With ``lock``, its row
+    stays locked until the transaction ends (PostgreSQL; a SQLite writer holds the file)."""
     key = jobs.c.id if isinstance(job, int) else jobs.c.name
-    row = connection.execute(
-        select(*_JOB_COLUMNS).where(key == job, jobs.c.deleted_at.is_(None))
-    ).first()
+    query = select(*_JOB_COLUMNS).where(key == job, jobs.c.deleted_at.is_(None))
+    row = connection.execute(query.with_for_update() if lock else query).first()
     if row is None:
         raise JobNotFound(f"job {job!r} does not exist")
     return JobRow(**row._mapping)
