@@ -14,15 +14,18 @@ an idle worker settles a run as soon as it ends.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import secrets
 import socket
 import threading
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -39,7 +42,7 @@ from cronwell.engine.execute import (
 )
 from cronwell.engine.specs import SpecCache
 from cronwell.lifecycle import AttemptStatus, RunStatus
-from cronwell.policies import OverlapPolicy, settle
+from cronwell.policies import OverlapPolicy, Settlement, settle
 from cronwell.spec import JobSpec, Mode, OnDead
 from cronwell.store.database import Database
 from cronwell.store.jobs import disable_dead, specs_of
@@ -55,6 +58,8 @@ from cronwell.store.runs import (
     renew_leases,
 )
 from cronwell.store.workers import beat_worker, register_worker, stop_worker
+
+log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=30)
 GRACE = timedelta(seconds=30)
@@ -337,51 +342,88 @@ class Worker:
         future.set_running_or_notify_cancel()
         with self._lock:
             self._running[run.id] = (run, cancel, future)
-        on_end = partial(self._record_end, run, spec, future)
+        # Once: a start that failed half way may still end by the shared watch's timeout.
+        on_end = _once(partial(self._record_end, run, spec, future))
         try:
             target = TaskPath(task)
         except ValueError as error:  # a task the worker cannot even start
             on_end(Outcome(AttemptStatus.FAILED, self.clock.now(), error=str(error)))
             return
-        start_in_thread(
-            target,
-            context=AttemptContext(run.id, run.attempt, run.scheduled_for),
-            cancel=cancel,
-            now=self.clock.now,
-            on_end=on_end,
-            args=run.args or spec.args,
-            kwargs=run.kwargs or spec.kwargs,
-            timeout=spec.timeout,
-        )
-
-    def _attempt(self, run: ClaimedRun, spec: JobSpec, cancel: threading.Event) -> None:
         try:
-            outcome = execute(
-                target_of(spec),
+            start_in_thread(
+                target,
                 context=AttemptContext(run.id, run.attempt, run.scheduled_for),
                 cancel=cancel,
                 now=self.clock.now,
+                on_end=on_end,
                 args=run.args or spec.args,
                 kwargs=run.kwargs or spec.kwargs,
                 timeout=spec.timeout,
-                mode=spec.mode,
             )
-        except ValueError as error:  # a task the worker cannot even start
-            outcome = Outcome(AttemptStatus.FAILED, self.clock.now(), error=str(error))
-        self._record_end(run, spec, None, outcome)
+        except Exception:
+            on_end(self._broken(run, "could not start"))
+
+    def _attempt(self, run: ClaimedRun, spec: JobSpec, cancel: threading.Event) -> None:
+        """One attempt on a pool thread. Whatever goes wrong, the attempt ends and is queued:
+        an attempt left unrecorded would keep its run running, its lease renewed by this
+        live worker, for ever. Nothing is left for its future to hold unseen."""
+        try:
+            try:
+                outcome = execute(
+                    target_of(spec),
+                    context=AttemptContext(run.id, run.attempt, run.scheduled_for),
+                    cancel=cancel,
+                    now=self.clock.now,
+                    args=run.args or spec.args,
+                    kwargs=run.kwargs or spec.kwargs,
+                    timeout=spec.timeout,
+                    mode=spec.mode,
+                )
+            except ValueError as error:  # a task the worker cannot even start
+                outcome = Outcome(AttemptStatus.FAILED, self.clock.now(), error=str(error))
+            except Exception:
+                outcome = self._broken(run, "failed")
+            self._record_end(run, spec, None, outcome)
+        except BaseException:
+            log.exception(
+                "run %s: its attempt's end was not recorded",
+                run.id,
+                extra={"event": "attempt.lost", "run_id": run.id},
+            )
+            raise
+
+    def _broken(self, run: ClaimedRun, what: str) -> Outcome:
+        """A failed attempt for an error of the worker's own, not of the task: the traceback
+        of the exception being handled is its error."""
+        log.exception(
+            "run %s: the worker %s its attempt",
+            run.id,
+            what,
+            extra={"event": "attempt.broken", "run_id": run.id},
+        )
+        error = f"the worker {what} the attempt:\n{traceback.format_exc()}"
+        return Outcome(AttemptStatus.FAILED, self.clock.now(), error=error)
 
     def _record_end(
         self, run: ClaimedRun, spec: JobSpec, future: Future[None] | None, outcome: Outcome
     ) -> None:
         """Queue how an attempt ended, with what becomes of its run, for the loop to settle."""
-        settled = settle(
-            spec.retry,
-            outcome.status,
-            run.attempt,
-            outcome.finished_at,
-            self._rand(),
-            max_attempts=run.max_attempts,
-        )
+        try:
+            settled = settle(
+                spec.retry,
+                outcome.status,
+                run.attempt,
+                outcome.finished_at,
+                self._rand(),
+                max_attempts=run.max_attempts,
+            )
+        except Exception:
+            # No retry time can be had: the run goes to the dead letters, where it is seen
+            # and can be tried again, rather than stay running.
+            broken = self._broken(run, "could not settle")
+            error = "\n".join(part for part in (outcome.error, broken.error) if part)
+            outcome = replace(outcome, status=AttemptStatus.FAILED, error=error)
+            settled = Settlement(RunStatus.DEAD, reason="the worker could not settle the run")
         has_queue = spec.overlap is OverlapPolicy.QUEUE
         finish = Finish(run, outcome, settled.status, settled.not_before, settled.reason, has_queue)
         with self._lock:
@@ -391,6 +433,22 @@ class Worker:
         if future is not None:
             future.set_result(None)
         self.wake.set()  # the loop settles it and fills the slot
+
+
+def _once(function: Callable[[Outcome], None]) -> Callable[[Outcome], None]:
+    """``function``, called the first time only."""
+    lock = threading.Lock()
+    is_called = False
+
+    def once(outcome: Outcome) -> None:
+        nonlocal is_called
+        with lock:
+            if is_called:
+                return
+            is_called = True
+        function(outcome)
+
+    return once
 
 
 def _changes_more(finish: Finish, spec: JobSpec) -> bool:
