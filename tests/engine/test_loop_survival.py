@@ -1,20 +1,29 @@
-"""No attempt is left running by an error of the worker's own: the attempt ends failed, with
-the traceback as its error."""
+"""The loops outlive their database, and no attempt is left running by an error of the worker's.
+
+The outages are real: on PostgreSQL the database refuses connections and its live ones are
+terminated; on SQLite its file is replaced by one that is not a database. Time is a scripted
+clock, so minutes of outage and backoff pass in a moment.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import resource
-from collections.abc import Iterator
-from datetime import UTC, datetime
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from cronwell.engine.clock import ManualClock
+from cronwell.engine.leader import LeaderLease
+from cronwell.engine.scheduler import Scheduler
 from cronwell.engine.worker import Worker
 from cronwell.lifecycle import Trigger
 from cronwell.spec import JobSpec
@@ -24,6 +33,105 @@ from cronwell.store.runs import NewRun, insert_runs
 from cronwell.store.tables import attempts, runs
 
 NOW = datetime(2026, 6, 1, 10, 0, 0, 500000, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
+
+
+class Outage:
+    """A real loss of the store, begun and ended at will."""
+
+    def __init__(self, database: Database, server_url: str | None) -> None:
+        self.database = database
+        self.server_url = server_url
+        self.is_on = False
+
+    def begin(self) -> None:
+        self.is_on = True
+        if self.server_url is None:
+            self._swap_file(away=True)
+            return
+        with self._admin() as admin:
+            admin.execute(f'ALTER DATABASE "{self._name}" ALLOW_CONNECTIONS false')
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (self._name,),
+            )
+
+    def end(self) -> None:
+        if not self.is_on:
+            return
+        self.is_on = False
+        if self.server_url is None:
+            self._swap_file(away=False)
+            return
+        with self._admin() as admin:
+            admin.execute(f'ALTER DATABASE "{self._name}" ALLOW_CONNECTIONS true')
+
+    @property
+    def _name(self) -> str:
+        name = self.database.url.database
+        assert name is not None
+        return name
+
+    def _admin(self) -> psycopg.Connection[Any]:
+        assert self.server_url is not None
+        url = make_url(self.server_url).set(drivername="postgresql")
+        return psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+
+    def _swap_file(self, *, away: bool) -> None:
+        """Close every connection, then put a file that is not a database in the store's
+        place, or the store back."""
+        path = Path(self._name)
+        kept = path.with_name(path.name + ".away")
+        self.database.dispose()
+        if away:
+            path.rename(kept)
+            path.write_bytes(b"not a database, " * 1024)
+            return
+        for leftover in (
+            path,
+            path.with_name(path.name + "-wal"),
+            path.with_name(path.name + "-shm"),
+        ):
+            leftover.unlink(missing_ok=True)
+        kept.rename(path)
+
+
+@pytest.fixture
+def outage(request: pytest.FixtureRequest, database: Database) -> Iterator[Outage]:
+    server = None if database.is_sqlite else request.getfixturevalue("postgres_url")
+    outage = Outage(database, server)
+    yield outage
+    outage.end()
+
+
+class ScriptedClock(ManualClock):
+    """A manual clock whose sleeps move it on, wait a moment of real time (for the work of
+    other threads), and then call ``between``."""
+
+    def __init__(self, start: datetime, between: Callable[[ScriptedClock], None]) -> None:
+        super().__init__(start)
+        self.between = between
+
+    def sleep(self, seconds: float, wake: threading.Event) -> None:
+        wake.wait(min(seconds, 0.01))
+        self.advance(timedelta(seconds=max(0.0, seconds)))
+        self.between(self)
+
+
+def at(steps: list[tuple[datetime, Callable[[], None]]]) -> Callable[[ScriptedClock], None]:
+    """A script: each step is done once, after the first sleep that reaches its instant."""
+
+    def between(clock: ScriptedClock) -> None:
+        while steps and clock.now() >= steps[0][0]:
+            steps.pop(0)[1]()
+
+    return between
+
+
+def add_job(database: Database, **definition: Any) -> int:
+    spec = JobSpec.parse({"name": "job", **definition})
+    with database.transaction() as connection:
+        return insert_job(connection, spec, NOW)
 
 
 def add_run(database: Database, when: datetime = NOW, **definition: Any) -> int:
@@ -45,6 +153,77 @@ def attempt_rows(database: Database, run_id: int) -> list[Any]:
     with database.transaction(write=False) as connection:
         query = select(attempts).where(attempts.c.run_id == run_id).order_by(attempts.c.number)
         return list(connection.execute(query).all())
+
+
+# --- the scheduler ----------------------------------------------------------------------------
+
+
+def test_a_scheduler_whose_database_failed_for_minutes_fires_on_time_again(
+    database: Database, outage: Outage, caplog: pytest.LogCaptureFixture
+) -> None:
+    add_job(database, command="true", schedule="* * * * *", overlap="allow")
+    stop = threading.Event()
+    script = [(NOW + 1.5 * MINUTE, outage.begin), (NOW + 4 * MINUTE, outage.end)]
+    clock = ScriptedClock(NOW, at([*script, (NOW + 6 * MINUTE + timedelta(seconds=1), stop.set)]))
+    Scheduler(database, clock).run(stop, LeaderLease(database, clock))
+
+    made = {row.scheduled_for: row for row in run_rows(database)}
+    due = NOW.replace(microsecond=0)
+    assert made[due + MINUTE].created_at == due + MINUTE, "fired on time before the outage"
+    for minute in (5, 6):
+        row = made[due + minute * MINUTE]
+        assert row.created_at == row.scheduled_for, f"fired on time at minute {minute} after it"
+    assert due + 4 * MINUTE in made, "the last due time of the outage is caught up"
+    assert "the scheduler: the database failed" in caplog.text
+
+
+def test_a_leader_cut_off_past_its_lease_stops_leading_and_does_not_fire_for_another(
+    database: Database, outage: Outage
+) -> None:
+    add_job(database, command="true", schedule="* * * * *", overlap="allow")
+    ttl = timedelta(seconds=15)
+    lease = LeaderLease(database, ttl=ttl)
+    stand_by = LeaderLease(database, ttl=ttl)
+    stop = threading.Event()
+    seen: dict[str, bool] = {}
+
+    def back_and_taken_over() -> None:
+        seen["is_leader_while_cut_off"] = lease.is_leader
+        outage.end()
+        assert stand_by.tick(clock.now()) == ttl / 3 and stand_by.is_leader
+
+    script = [
+        (NOW + 1.5 * MINUTE, outage.begin),
+        (NOW + 3 * MINUTE, back_and_taken_over),
+        (NOW + 6 * MINUTE, stop.set),
+    ]
+    clock = ScriptedClock(NOW, at(script))
+    lease.clock = stand_by.clock = clock
+    Scheduler(database, clock).run(stop, lease)
+
+    assert seen == {"is_leader_while_cut_off": False}, "a lease it could not renew is not held"
+    taken_over_at = NOW + 3 * MINUTE
+    created = [row.created_at for row in run_rows(database)]
+    assert created, "it fired before the outage"
+    assert not [at for at in created if NOW + 1.5 * MINUTE <= at < taken_over_at + ttl], (
+        "nothing fired while cut off, nor while the stand-by held the lease"
+    )
+    assert max(created) >= NOW + 5 * MINUTE, "it leads and fires again once that lease expired"
+
+
+def test_resigning_with_the_database_gone_does_not_raise(
+    database: Database, outage: Outage, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    lease = LeaderLease(database, clock)
+    lease.tick()
+    assert lease.is_leader
+    outage.begin()
+    lease.resign()
+    assert not lease.is_leader
+    assert "the leader lease, resigning: the database failed" in caplog.text
+
+
+# --- attempts that the worker itself fails ----------------------------------------------------
 
 
 @contextlib.contextmanager

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from cronwell.engine.loops import LONGEST, Backoff, survive
+from cronwell.engine.loops import LONGEST, Backoff, survive, try_once
 
 
 def test_pauses_grow_to_a_ceiling_and_start_over_after_a_success(
@@ -40,3 +40,23 @@ def test_an_error_that_is_not_the_databases_is_not_swallowed() -> None:
 
     with pytest.raises(ValueError, match="a bug"):
         survive(step, Backoff(), "a loop")
+
+
+def test_what_must_not_raise_logs_the_database_in_a_line_and_a_bug_with_its_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def lost() -> None:
+        raise OperationalError("UPDATE", {}, Exception("server closed\n  the connection"))
+
+    def bug() -> None:
+        raise KeyError("a bug")
+
+    assert try_once(lambda: None, "a loop, stopping")
+    assert not try_once(lost, "a loop, stopping")
+    assert not try_once(bug, "a loop, stopping")
+    database, other = caplog.records
+    assert database.getMessage() == (
+        "a loop, stopping: the database failed (server closed the connection); going on without"
+    )
+    assert database.exc_info is None
+    assert other.exc_info is not None and other.exc_info[0] is KeyError

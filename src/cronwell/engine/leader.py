@@ -8,6 +8,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from cronwell.engine.clock import Clock, SystemClock
+from cronwell.engine.loops import try_once
 from cronwell.store.database import Database
 from cronwell.store.leases import hold, release
 
@@ -29,8 +30,14 @@ class LeaderLease:
     def tick(self, now: datetime | None = None) -> timedelta:
         """Acquire or renew; returns when to try again (a third of the lease while leading)."""
         now = now or self.clock.now()
-        with self.database.transaction() as connection:
-            self.is_leader = hold(connection, NAME, owner=self.owner, now=now, ttl=self.ttl)
+        try:
+            with self.database.transaction() as connection:
+                self.is_leader = hold(connection, NAME, owner=self.owner, now=now, ttl=self.ttl)
+        except BaseException:
+            # Not renewed: past what the last try vouches for, this owner no longer leads
+            # (another may have taken the lease over by now).
+            self.is_leader = self.is_held(now)
+            raise
         self._tried_at = now
         return self.ttl / 3
 
@@ -57,7 +64,13 @@ class LeaderLease:
         )
 
     def resign(self) -> None:
-        if self.is_leader:
-            with self.database.transaction() as connection:
-                release(connection, NAME, owner=self.owner)
-            self.is_leader = False
+        """Give the lease up, so a stand-by takes over at once. Never raises: when the
+        database fails, the lease simply expires."""
+        if not self.is_leader:
+            return
+        self.is_leader = False
+        try_once(self._release, "the leader lease, resigning")
+
+    def _release(self) -> None:
+        with self.database.transaction() as connection:
+            release(connection, NAME, owner=self.owner)

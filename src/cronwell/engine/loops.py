@@ -43,9 +43,35 @@ def survive(step: Callable[[], timedelta], backoff: Backoff, what: str) -> timed
         log.warning(
             "%s: the database failed (%s); trying again in %.1f s",
             what,
-            " ".join(str(error.orig or error).split()),
+            _one_line(error),
             pause.total_seconds(),
+            extra={"event": "loop.failed"},
         )
         return pause
     backoff.reset()
     return pause
+
+
+def try_once(action: Callable[[], object], what: str) -> bool:
+    """Do ``action`` once, where nothing may raise (a loop on its way out); whether it did.
+
+    A database error is logged in a line; anything else with its traceback, as the bug it is.
+    """
+    try:
+        action()
+    except DBAPIError as error:
+        log.warning(
+            "%s: the database failed (%s); going on without",
+            what,
+            _one_line(error),
+            extra={"event": "loop.gave_up"},
+        )
+        return False
+    except Exception:
+        log.exception("%s failed; going on without", what, extra={"event": "loop.gave_up"})
+        return False
+    return True
+
+
+def _one_line(error: DBAPIError) -> str:
+    return " ".join(str(error.orig or error).split())

@@ -17,6 +17,7 @@ from functools import partial
 
 from cronwell.engine.clock import Clock, SystemClock
 from cronwell.engine.leader import LeaderLease
+from cronwell.engine.loops import Backoff, survive
 from cronwell.engine.specs import Planning, PlanningCache
 from cronwell.lifecycle import RunStatus, SkipReason, Trigger
 from cronwell.policies import (
@@ -204,19 +205,33 @@ class Scheduler:
         definitions changed: the loop reads when the next job is due and ticks only if one
         is due within ``lead``; so a wake-up that changed nothing costs a read, never the
         write lock. The lease is renewed after a tick, never in front of it.
+
+        A pass the database fails is logged and tried again after a growing pause (cut short
+        by ``wake`` too), from what the database says then: nothing read before is trusted.
         """
+        backoff = Backoff()
         try:
             is_woken = False
             while not stop.is_set():
                 # Clear before looking: a wake-up arriving meanwhile must not be lost.
                 self.wake.clear()
-                until = self._pass(leader, is_woken)
-                pause = until - self.clock.now()
+                step = partial(self._pause_after_pass, leader, is_woken)
+                pause = survive(step, backoff, "the scheduler")
                 self.clock.sleep(max(0.0, pause.total_seconds()), self.wake)
                 is_woken = self.wake.is_set()
         finally:
             if leader is not None:
                 leader.resign()
+
+    def _pause_after_pass(self, leader: LeaderLease | None, is_woken: bool) -> timedelta:
+        """One pass; how long until the next. A pass that fails forgets when the next job is
+        due: a job may have changed meanwhile, and its wake-up was lost with the database."""
+        try:
+            until = self._pass(leader, is_woken)
+        except BaseException:
+            self._due_at = None
+            raise
+        return until - self.clock.now()
 
     def _pass(self, leader: LeaderLease | None, is_woken: bool) -> datetime:
         """One pass of the loop: signal, tick, renew, as each is due; returns when the next
