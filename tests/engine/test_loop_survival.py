@@ -11,6 +11,7 @@ import contextlib
 import os
 import resource
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +32,7 @@ from cronwell.store.database import Database
 from cronwell.store.jobs import insert_job
 from cronwell.store.runs import NewRun, insert_runs
 from cronwell.store.tables import attempts, runs
+from cronwell.store.workers import list_workers
 
 NOW = datetime(2026, 6, 1, 10, 0, 0, 500000, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -221,6 +223,67 @@ def test_resigning_with_the_database_gone_does_not_raise(
     lease.resign()
     assert not lease.is_leader
     assert "the leader lease, resigning: the database failed" in caplog.text
+
+
+# --- the worker -------------------------------------------------------------------------------
+
+
+def test_a_worker_whose_database_is_down_at_its_start_registers_and_works_once_it_is_back(
+    database: Database, outage: Outage, caplog: pytest.LogCaptureFixture
+) -> None:
+    run_id = add_run(database, command="true")
+    outage.begin()
+    stop = threading.Event()
+
+    def stop_once_done(clock: ScriptedClock) -> None:
+        if clock.now() >= NOW + MINUTE:
+            outage.end()
+        if not outage.is_on and run_rows(database)[0].status == "succeeded":
+            stop.set()
+        assert clock.now() < NOW + 10 * MINUTE, "the run never succeeded"
+
+    clock = ScriptedClock(NOW, stop_once_done)
+    worker = Worker(database, clock)
+    try:
+        worker.run(stop)
+    finally:
+        worker.close()
+
+    assert [a.status for a in attempt_rows(database, run_id)] == ["succeeded"]
+    with database.transaction(write=False) as connection:
+        (row,) = list_workers(connection)
+    assert (row.id, row.stopped_at is not None) == (worker.id, True)
+    assert "the worker: the database failed" in caplog.text
+
+
+def test_a_worker_stopping_with_the_database_gone_stops_its_runs_and_returns(
+    database: Database, outage: Outage, caplog: pytest.LogCaptureFixture
+) -> None:
+    run_id = add_run(database, command="sleep 30")
+    stop = threading.Event()
+
+    def cut_off_once_running(clock: ScriptedClock) -> None:
+        if worker.in_flight and not outage.is_on:
+            outage.begin()
+            stop.set()
+
+    clock = ScriptedClock(NOW, cut_off_once_running)
+    worker = Worker(database, clock, grace=timedelta(0))
+    started = time.monotonic()
+    try:
+        worker.run(stop)
+        assert time.monotonic() - started < 10, "it neither waited for the run nor hung"
+        assert worker.wake.wait(10), "its command was stopped, and its attempt ended"
+    finally:
+        worker.close()
+    outage.end()
+
+    (row,) = run_rows(database)
+    assert (row.id, row.status, row.lease_owner) == (run_id, "running", worker.id), (
+        "left for its lease to expire: the reaper takes it back"
+    )
+    assert "the worker, stopping: the database failed" in caplog.text
+    assert "the worker, saying it stopped: the database failed" in caplog.text
 
 
 # --- attempts that the worker itself fails ----------------------------------------------------

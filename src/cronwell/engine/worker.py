@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
 from cronwell.engine.clock import Clock, SystemClock
 from cronwell.engine.execute import (
@@ -40,6 +41,7 @@ from cronwell.engine.execute import (
     execute,
     start_in_thread,
 )
+from cronwell.engine.loops import Backoff, survive, try_once
 from cronwell.engine.specs import SpecCache
 from cronwell.lifecycle import AttemptStatus, RunStatus
 from cronwell.policies import OverlapPolicy, Settlement, settle
@@ -100,6 +102,7 @@ class Worker:
         self._all_ended = threading.Condition(self._lock)  # every run in flight has ended
         self._specs = SpecCache()
         self._interrupted = False
+        self._is_registered = False
 
     def tick(self, now: datetime | None = None) -> timedelta:
         """Settle the runs that ended, claim as many runs as there are free slots and start
@@ -241,25 +244,55 @@ class Worker:
 
     def run(self, stop: threading.Event) -> None:
         """Claim and execute until ``stop`` is set; then let runs in flight finish within the
-        grace period and hand back the rest, so another worker takes them at once."""
-        self._register()
+        grace period and hand back the rest, so another worker takes them at once.
+
+        A tick the database fails is logged and tried again after a growing pause; the runs
+        that ended meanwhile stay queued to be settled. Nothing on the way out raises: what
+        cannot be handed back is stopped, and its lease left to expire."""
         # Leases are renewed through the grace period too: until every run is settled.
         settled = threading.Event()
         beat = threading.Thread(target=self._beat, args=(settled,), daemon=True)
         beat.start()
-        while not stop.is_set():
-            # Clear before the tick: a wake-up arriving during it must not be lost.
-            self.wake.clear()
-            pause = self.tick()
-            if pause > timedelta(0):
-                self.clock.sleep(pause.total_seconds(), self.wake)
-            else:
-                self._gather()
+        backoff = Backoff()
+        try:
+            while not stop.is_set():
+                # Clear before the tick: a wake-up arriving during it must not be lost.
+                self.wake.clear()
+                pause = survive(self._pass, backoff, "the worker")
+                if pause > timedelta(0):
+                    self.clock.sleep(pause.total_seconds(), self.wake)
+                else:
+                    self._gather()
+        finally:
+            if not try_once(self._wind_down, "the worker, stopping"):
+                self._abandon()
+            settled.set()
+            self.look_for_cancels.set()
+            beat.join()
+            try_once(self._stop, "the worker, saying it stopped")
+
+    def _pass(self) -> timedelta:
+        """A tick, registered first: a worker the database refused at its start registers
+        once it is back."""
+        if not self._is_registered:
+            self._register()
+        return self.tick()
+
+    def _wind_down(self) -> None:
         if not self.join(self.grace.total_seconds()):
             self.interrupt()
-        settled.set()
-        self.look_for_cancels.set()
-        beat.join()
+
+    def _abandon(self) -> None:
+        """Stop every execution in flight without handing its run back (the database failed):
+        its lease expires, and the reaper takes it back."""
+        with self._lock:
+            cancels = [cancel for _, cancel, _ in self._running.values()]
+        for cancel in cancels:
+            cancel.set()
+        self._interrupted = True
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _stop(self) -> None:
         with self.database.transaction() as connection:
             stop_worker(connection, self.id, self.clock.now())
 
@@ -296,34 +329,49 @@ class Worker:
         return handed
 
     def _register(self) -> None:
-        with self.database.transaction() as connection:
-            register_worker(
-                connection,
-                self.id,
-                hostname=socket.gethostname(),
-                pid=os.getpid(),
-                queues=self.queues,
-                concurrency=self._slots,
-                lease=self.lease,
-                now=self.clock.now(),
-            )
+        try:
+            with self.database.transaction() as connection:
+                register_worker(
+                    connection,
+                    self.id,
+                    hostname=socket.gethostname(),
+                    pid=os.getpid(),
+                    queues=self.queues,
+                    concurrency=self._slots,
+                    lease=self.lease,
+                    now=self.clock.now(),
+                )
+        except IntegrityError:
+            # The id is a fresh random token: only an earlier try whose commit went through,
+            # though its answer was lost with the connection, can have taken it.
+            pass
+        self._is_registered = True
 
     def _beat(self, done: threading.Event) -> None:
         """Renew leases every third of a lease; between renewals, look for cancel requests
-        whenever a signal says there may be one."""
-        interval = self.lease.total_seconds() / 3
-        renew_at = time.monotonic() + interval
+        whenever a signal says there may be one. A renewal the database fails is tried
+        again after a growing pause, never later than the next one was due; if they fail
+        for longer than the lease, the runs' leases are lost, and the store refuses what
+        their attempts report."""
+        interval = self.lease / 3
+        backoff = Backoff()
+        renew_at = time.monotonic() + interval.total_seconds()
         while not done.is_set():
             signalled = self.look_for_cancels.wait(max(0.0, renew_at - time.monotonic()))
             if done.is_set():
                 return
             if time.monotonic() >= renew_at:
-                self.heartbeat()
-                renew_at = time.monotonic() + interval
+                pause = survive(partial(self._renew, interval), backoff, "the worker's heartbeat")
+                renew_at = time.monotonic() + min(pause, interval).total_seconds()
             elif signalled:
                 self.look_for_cancels.clear()
-                self.stop_cancelled()
+                # A hint only: the next renewal looks for cancel requests too.
+                try_once(self.stop_cancelled, "the worker, looking for cancel requests")
                 time.sleep(CANCEL_CHECK_GAP)  # signals can come in floods on SQLite
+
+    def _renew(self, interval: timedelta) -> timedelta:
+        self.heartbeat()
+        return interval
 
     def _start(self, run: ClaimedRun, spec: JobSpec) -> None:
         cancel = threading.Event()
