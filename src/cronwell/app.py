@@ -148,6 +148,7 @@ class Cronwell:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._worker: Worker | None = None
+        self._scheduler: Scheduler | None = None
         self._wakeup: Wakeup | None = None
         self._specs = SpecCache()
         self._asked: dict[int | str, _AskedJob] = {}  # jobs runs were asked of, by reference
@@ -449,7 +450,7 @@ class Cronwell:
             thread.start()
 
     def _scheduler_loops(self) -> list[Callable[[], None]]:
-        scheduler = Scheduler(self.database, self.clock)
+        scheduler = self._scheduler = Scheduler(self.database, self.clock)
         if self._worker is not None:
             scheduler.on_new_runs = self._worker.wake.set  # the same process: no round trip
         if self._wakeup is not None:
@@ -469,8 +470,11 @@ class Cronwell:
         self._stop.set()
         if self._wakeup is not None:
             self._wakeup.stop()
+        # The loops sleep on their wake-ups (the reaper on the stop itself): cut them short.
         if self._worker is not None:
             self._worker.wake.set()
+        if self._scheduler is not None:
+            self._scheduler.wake.set()
         # The worker's loop ends after the grace period and the hand-back; allow for both.
         deadline = self.grace.total_seconds() + self.lease.total_seconds()
         for thread in self._threads:

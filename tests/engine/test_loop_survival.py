@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from cronwell.app import Cronwell
 from cronwell.engine.clock import ManualClock
 from cronwell.engine.leader import LeaderLease
 from cronwell.engine.scheduler import Scheduler
@@ -30,6 +31,7 @@ from cronwell.lifecycle import Trigger
 from cronwell.spec import JobSpec
 from cronwell.store.database import Database
 from cronwell.store.jobs import insert_job
+from cronwell.store.leases import Lease, list_leases
 from cronwell.store.runs import NewRun, insert_runs
 from cronwell.store.tables import attempts, runs
 from cronwell.store.workers import list_workers
@@ -352,3 +354,27 @@ def test_an_attempt_whose_run_cannot_be_settled_ends_failed_and_its_run_dead(
     assert attempt.status == "failed"
     assert "the worker could not settle the attempt" in attempt.error
     assert "OverflowError" in attempt.error
+
+
+# --- stopping ---------------------------------------------------------------------------------
+
+
+def test_shutdown_cuts_every_loops_sleep_short(database_url: str, database: Database) -> None:
+    # A lease this long would keep the scheduler asleep for its whole idle minute.
+    app = Cronwell(database_url, lease=timedelta(minutes=10), grace=timedelta(0))
+    app.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not leases_held(database):  # the scheduler passed once and sleeps
+            assert time.monotonic() < deadline, "the scheduler never took the lease"
+            time.sleep(0.02)
+    finally:
+        started = time.monotonic()
+        app.shutdown()
+    assert time.monotonic() - started < 5
+    assert not leases_held(database), "the scheduler resigned on its way out"
+
+
+def leases_held(database: Database) -> list[Lease]:
+    with database.transaction(write=False) as connection:
+        return list_leases(connection)
