@@ -245,12 +245,6 @@ def test_the_runs_of_a_killed_worker_are_taken_back_and_retried_by_another(
 
 
 @POSTGRESQL
-@pytest.mark.xfail(
-    strict=True,
-    reason="a database error in a loop's tick ends that loop's thread for good (Scheduler.run, "
-    "Worker.run and Reaper.run catch nothing) and one in the reporting loop of cronwell "
-    "scheduler/worker ends the process with exit 1: a brief outage stops the firing",
-)
 def test_a_scheduler_fires_again_after_a_brief_database_outage(
     database_url: str, postgres_url: str, tmp_path: Path
 ) -> None:
