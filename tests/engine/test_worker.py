@@ -55,6 +55,23 @@ def test_a_command_runs_and_its_output_is_kept(database: Database, worker: Worke
     assert "hello" in attempt.output and "oops" in attempt.output
 
 
+def test_output_error_and_logs_with_nul_characters_are_kept(
+    database: Database, worker: Worker
+) -> None:
+    """PostgreSQL's text and jsonb cannot hold NUL: each becomes U+FFFD, on both stores."""
+    printed = add_run(database, command="printf 'a\\0b'; printf 'c\\0d' >&2; exit 3")
+    logged = add_run(database, name="logged", task="tests.engine.tasks.sample:log_nul")
+    work(worker, NOW)
+    (attempt,) = attempt_rows(database, printed)
+    assert (attempt.status, attempt.exit_code) == ("failed", 3)
+    assert "a\ufffdb" in attempt.output and "c\ufffdd" in attempt.output
+    (attempt,) = attempt_rows(database, logged)
+    assert attempt.status == "succeeded"
+    (entry,) = attempt.logs
+    assert (entry["message"], entry["fields"]["note"]) == ("x\ufffdy", "p\ufffdq")
+    assert run_row(database, printed).status == "retrying", "the worker went on to settle it"
+
+
 def test_a_failing_run_retries_by_its_policy_then_goes_dead(
     database: Database, worker: Worker, clock: ManualClock
 ) -> None:

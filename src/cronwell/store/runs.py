@@ -479,11 +479,24 @@ def _finish_document(finish: Finish) -> dict[str, Any]:
         "attempt_ended_at": outcome.finished_at,
         "took": (outcome.finished_at - finish.run.started_at).total_seconds(),
         "exit_code": outcome.exit_code,
-        "output": outcome.output,
-        "error": outcome.error,
+        "output": _storable(outcome.output),
+        "error": _storable(outcome.error),
         "peak_memory": outcome.peak_memory,
-        "logs": outcome.logs,
+        "logs": _storable(outcome.logs),
     }
+
+
+def _storable(value: Any) -> Any:
+    """``value`` with each NUL character replaced by U+FFFD: PostgreSQL's text and jsonb
+    refuse NUL, and a task's output may hold one. SQLite could store it; it gets the same,
+    so both stores show the same history."""
+    if isinstance(value, str):
+        return value.replace("\0", "\ufffd") if "\0" in value else value
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    if isinstance(value, dict):
+        return {_storable(key): _storable(item) for key, item in value.items()}
+    return value
 
 
 def _instant(value: Any) -> str:
@@ -586,10 +599,10 @@ def _close_attempts(
                 "ended_at": outcome.finished_at,
                 "took": outcome.finished_at - started_at,
                 "exit": outcome.exit_code,
-                "out": outcome.output,
-                "err": outcome.error,
+                "out": _storable(outcome.output),
+                "err": _storable(outcome.error),
                 "peak": outcome.peak_memory,
-                "log_entries": outcome.logs,
+                "log_entries": _storable(outcome.logs),
             }
             for run_id, number, started_at, outcome in ended
         ],

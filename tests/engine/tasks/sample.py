@@ -53,3 +53,7 @@ def shout(megabytes: int) -> None:
 def allocate(megabytes: int) -> None:
     block = bytearray(b"\x01") * (megabytes * 2**20)  # written, so every page is resident
     assert block[-1] == 1
+
+
+def log_nul(ctx: TaskContext) -> None:
+    ctx.log("x\0y", note="p\0q")
