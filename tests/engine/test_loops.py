@@ -34,11 +34,24 @@ def test_pauses_grow_to_a_ceiling_and_start_over_after_a_success(
     assert "a loop: the database failed (gone); trying again in 0.2 s" in caplog.text
 
 
-def test_an_error_that_is_not_the_databases_is_not_swallowed() -> None:
+def test_a_failure_that_is_not_the_databases_is_logged_with_its_traceback_and_paused_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     def step() -> timedelta:
         raise ValueError("a bug")
 
-    with pytest.raises(ValueError, match="a bug"):
+    pause = survive(step, Backoff(rand=lambda: 1.0), "a loop")
+    assert pause == timedelta(milliseconds=250)
+    (record,) = caplog.records
+    assert record.getMessage() == "a loop failed; trying again in 0.2 s"
+    assert record.exc_info is not None and record.exc_info[0] is ValueError
+
+
+def test_stopping_is_not_a_failure() -> None:
+    def step() -> timedelta:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
         survive(step, Backoff(), "a loop")
 
 

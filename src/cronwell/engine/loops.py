@@ -35,7 +35,12 @@ class Backoff:
 
 
 def survive(step: Callable[[], timedelta], backoff: Backoff, what: str) -> timedelta:
-    """Run one pass of a loop; on a database error, log it and return the pause to take."""
+    """Run one pass of a loop; when it fails, log why and return the pause to take.
+
+    A database error is logged in a line. Anything else (a bug, a pool that ran out of
+    connections) is logged with its traceback and paused on too: a loop that ended would
+    leave a process that looks alive and does nothing, which is worse than a loop that
+    keeps failing loudly."""
     try:
         pause = step()
     except DBAPIError as error:
@@ -44,6 +49,15 @@ def survive(step: Callable[[], timedelta], backoff: Backoff, what: str) -> timed
             "%s: the database failed (%s); trying again in %.1f s",
             what,
             _one_line(error),
+            pause.total_seconds(),
+            extra={"event": "loop.failed"},
+        )
+        return pause
+    except Exception:
+        pause = backoff.next()
+        log.exception(
+            "%s failed; trying again in %.1f s",
+            what,
             pause.total_seconds(),
             extra={"event": "loop.failed"},
         )
