@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -132,9 +133,12 @@ def test_locks_show_the_leases_of_a_running_process(tmp_path: Path) -> None:
         # The worker and the scheduler start in their own threads: wait for both to hold.
         figures = eventually(lambda: _held(tmp_path), timeout=10)
         assert (figures["run_leases"], figures["expired"]) == (1, 0)
+        assert figures["leader"] == f"{socket.gethostname()} pid {running.pid}"
         held = json.loads(out(tmp_path, "locks", "list", "--json"))
         assert [lease["job"] for lease in held["runs"]] == ["sync"]
-        assert [lease["name"] for lease in held["leases"]] == ["scheduler"]
+        (leader,) = held["leases"]
+        assert leader["name"] == "scheduler"
+        assert leader["holder"] == f"{socket.gethostname()} pid {running.pid}"
         assert json.loads(out(tmp_path, "locks", "stale", "--json")) == []
     finally:
         running.wait(timeout=60)

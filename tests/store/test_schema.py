@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from cronwell.store.database import Database, DatabaseURLError, normalize_url
-from cronwell.store.migrate import is_current, upgrade
+from cronwell.store.leases import list_leases
+from cronwell.store.migrate import alembic_config, is_current, upgrade
 from cronwell.store.tables import flags, metadata
 
 
@@ -24,6 +26,25 @@ def test_migrations_build_exactly_the_declared_schema(database: Database) -> Non
 def test_upgrading_twice_changes_nothing(database: Database) -> None:
     upgrade(database)
     assert is_current(database)
+
+
+def test_a_database_of_the_first_schema_upgrades_with_its_leader_lease(database: Database) -> None:
+    config = alembic_config()
+    with database.transaction() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0001")
+        connection.execute(
+            text(
+                "INSERT INTO leases (name, owner, acquired_at, renewed_at, expires_at, takeovers)"
+                " VALUES ('scheduler', 'token', :now, :now, :now, 0)"
+            ),
+            {"now": "2026-06-01 12:00:00+00:00"},
+        )
+    assert not is_current(database)
+    upgrade(database)
+    with database.transaction(write=False) as connection:
+        (lease,) = list_leases(connection)
+    assert (lease.owner, lease.holder) == ("token", None)
 
 
 def test_instants_come_back_aware_in_utc(database: Database) -> None:

@@ -13,7 +13,7 @@ from cronwell.store.history import run_leases
 from cronwell.store.leases import list_leases
 
 RUN_LEASE_COLUMNS = ("run_id", "job", "owner", "attempt", "expires_at")
-LEASE_COLUMNS = ("name", "owner", "acquired_at", "expires_at", "takeovers")
+LEASE_COLUMNS = ("name", "holder", "owner", "acquired_at", "expires_at", "takeovers")
 
 
 @click.group()
@@ -63,7 +63,10 @@ def locks_stats(database: str | None, as_json: bool) -> None:
         "run_leases": len(held),
         "expired": sum(lease.expires_at < now for lease in held),
         "owners": len({lease.owner for lease in held}),
-        "leader": next((lease.owner for lease in named if lease.name == "scheduler"), None),
+        # Where the leader runs ("host pid N"); its owner token when the lease predates that.
+        "leader": next(
+            (lease.holder or lease.owner for lease in named if lease.name == "scheduler"), None
+        ),
         "leader_takeovers": sum(lease.takeovers for lease in named),
     }
     print_rows([figures], tuple(figures), as_json)

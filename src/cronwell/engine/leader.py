@@ -4,7 +4,9 @@ net underneath: even two leaders could not fire a due time twice."""
 
 from __future__ import annotations
 
+import os
 import secrets
+import socket
 from datetime import datetime, timedelta
 
 from cronwell.engine.clock import Clock, SystemClock
@@ -24,6 +26,7 @@ class LeaderLease:
         self.clock = clock or SystemClock()
         self.ttl = ttl
         self.owner = secrets.token_hex(16)
+        self.holder = f"{socket.gethostname()} pid {os.getpid()}"
         self.is_leader = False
         self._tried_at: datetime | None = None
 
@@ -32,7 +35,9 @@ class LeaderLease:
         now = now or self.clock.now()
         try:
             with self.database.transaction() as connection:
-                self.is_leader = hold(connection, NAME, owner=self.owner, now=now, ttl=self.ttl)
+                self.is_leader = hold(
+                    connection, NAME, owner=self.owner, now=now, ttl=self.ttl, holder=self.holder
+                )
         except BaseException:
             # Not renewed: past what the last try vouches for, this owner no longer leads
             # (another may have taken the lease over by now).

@@ -23,22 +23,39 @@ class Lease:
     renewed_at: datetime
     expires_at: datetime
     takeovers: int
+    holder: str | None = None  # "host pid N" of the holder's process
 
 
-def hold(connection: Connection, name: str, *, owner: str, now: datetime, ttl: timedelta) -> bool:
+def hold(
+    connection: Connection,
+    name: str,
+    *,
+    owner: str,
+    now: datetime,
+    ttl: timedelta,
+    holder: str | None = None,
+) -> bool:
     """Acquire or renew lease ``name`` for ``owner`` until ``now + ttl``; True if it holds it.
+    ``holder`` says where the owner runs ("host pid N"), for people to read.
 
     Fails, changing nothing, while another owner's lease has not expired.
     """
     module = postgresql if connection.dialect.name == "postgresql" else sqlite
     is_mine = leases.c.owner == owner
     statement = module.insert(leases).values(
-        name=name, owner=owner, acquired_at=now, renewed_at=now, expires_at=now + ttl, takeovers=0
+        name=name,
+        owner=owner,
+        acquired_at=now,
+        renewed_at=now,
+        expires_at=now + ttl,
+        takeovers=0,
+        holder=holder,
     )
     statement = statement.on_conflict_do_update(
         index_elements=[leases.c.name],
         set_={
             "owner": owner,
+            "holder": holder,
             "renewed_at": now,
             "expires_at": now + ttl,
             "acquired_at": case((is_mine, leases.c.acquired_at), else_=now),

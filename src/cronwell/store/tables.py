@@ -156,6 +156,7 @@ leases = Table(
     Column("renewed_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
     Column("takeovers", Integer, nullable=False, server_default=text("0")),
+    Column("holder", String(200), nullable=True),  # "host pid N": for operators, not for logic
 )
 
 flags = Table(
