@@ -108,6 +108,7 @@ class _Job(_Model):
     queue: str = "default"
     priority: str = "normal"
     timeout: Duration | None = None
+    heartbeat_timeout: Duration | None = None
     retry: _Retry = _Retry()
     overlap: OverlapPolicy = OverlapPolicy.FORBID
     misfire: _Misfire = _Misfire()
@@ -172,6 +173,16 @@ class _Job(_Model):
             _checked(lambda: parse_duration(value, "timeout"))
         return value
 
+    @field_validator("heartbeat_timeout")
+    @classmethod
+    def _heartbeat_timeout(cls, value: Duration | None, info: ValidationInfo) -> Duration | None:
+        if value is None:
+            return value
+        _checked(lambda: parse_duration(value, "heartbeat_timeout"))
+        if info.data.get("command") is not None:  # it would stop every attempt unheard
+            raise _custom("heartbeat_timeout", "a command cannot call ctx.heartbeat(): give a task")
+        return value
+
     @model_validator(mode="after")
     def _target(self) -> _Job:
         if (self.task is None) == (self.command is None):
@@ -205,6 +216,7 @@ class JobSpec:
     queue: str = "default"
     priority: Priority = Priority.NORMAL
     timeout: timedelta | None = None
+    heartbeat_timeout: timedelta | None = None
     retry: RetryPolicy = DEFAULT_RETRY
     overlap: OverlapPolicy = OverlapPolicy.FORBID
     misfire: MisfirePolicy = DEFAULT_MISFIRE
@@ -244,6 +256,7 @@ class JobSpec:
     def _fields(self) -> dict[str, Any]:
         command = list(self.command) if isinstance(self.command, tuple) else self.command
         timeout = None if self.timeout is None else self.timeout.total_seconds()
+        silence = self.heartbeat_timeout
         return {
             "name": self.name,
             "description": self.description,
@@ -257,6 +270,7 @@ class JobSpec:
             "queue": self.queue,
             "priority": self.priority.name.lower(),
             "timeout": timeout,
+            "heartbeat_timeout": None if silence is None else silence.total_seconds(),
             "retry": _retry_fields(self.retry),
             "overlap": self.overlap,
             "misfire": {
@@ -326,6 +340,7 @@ def _build(model: _Job, place: str) -> JobSpec:
         queue=model.queue,
         priority=Priority.parse(model.priority),
         timeout=_duration(model.timeout, "timeout"),
+        heartbeat_timeout=_duration(model.heartbeat_timeout, "heartbeat_timeout"),
         retry=_retry(model.retry, place),
         overlap=model.overlap,
         misfire=_misfire(model.misfire, place),
@@ -358,6 +373,7 @@ def _trusted(data: Mapping[str, Any]) -> JobSpec:
         queue=data["queue"],
         priority=Priority.parse(data["priority"]),
         timeout=_duration(data["timeout"], "timeout"),
+        heartbeat_timeout=_duration(data["heartbeat_timeout"], "heartbeat_timeout"),
         retry=_retry_of(_values(data["retry"], _RETRY_KEYS)),
         overlap=OverlapPolicy(data["overlap"]),
         misfire=_misfire_of(_values(data["misfire"], _MISFIRE_KEYS)),
@@ -494,6 +510,7 @@ _UNION_PROBLEMS = {
     "command": "must be a shell command line or a list of arguments",
     "schedule": "must be a schedule string or a mapping",
     "timeout": "must be a duration like 90s, 5m, 2h or 1d",
+    "heartbeat_timeout": "must be a duration like 90s, 5m, 2h or 1d",
 }
 
 

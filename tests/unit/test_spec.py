@@ -103,6 +103,15 @@ def test_the_canonical_form_round_trips_and_is_plain_json() -> None:
         ({"command": " ", "task": None}, "command: must not be empty"),
         ({"timeout": timedelta(0)}, "timeout: 0s must be longer than zero"),
         ({"misfire": {"grace": timedelta(seconds=-5)}}, "misfire.grace: -5s must be zero or"),
+        ({"heartbeat_timeout": "soon"}, "heartbeat_timeout: 'soon' is not a duration"),
+        ({"heartbeat_timeout": 0}, "heartbeat_timeout: 0 must be longer than zero"),
+        ({"heartbeat_timeout": -5}, "heartbeat_timeout: -5 must be longer than zero"),
+        ({"heartbeat_timeout": timedelta(0)}, "heartbeat_timeout: 0s must be longer than zero"),
+        ({"heartbeat_timeout": [5]}, "heartbeat_timeout: must be a duration like 90s"),
+        (
+            {"task": None, "command": "sleep 60", "heartbeat_timeout": "1m"},
+            "heartbeat_timeout: a command cannot call ctx.heartbeat(): give a task",
+        ),
     ],
 )
 def test_every_problem_names_its_place(changes: dict[str, Any], problem: str) -> None:
@@ -151,3 +160,12 @@ def test_durations_may_be_timedeltas_from_python() -> None:
 def test_a_list_is_required() -> None:
     with pytest.raises(SpecError, match="jobs: must be a list of jobs"):
         parse_jobs({"name": "x"})
+
+
+def test_heartbeat_timeout_is_a_duration_none_by_default() -> None:
+    assert JobSpec.parse({"name": "j", "task": "pkg.mod:func"}).heartbeat_timeout is None
+    spec = JobSpec.parse({"name": "j", "task": "pkg.mod:func", "heartbeat_timeout": "2m"})
+    assert spec.heartbeat_timeout == timedelta(minutes=2)
+    canonical = spec.canonical()
+    assert canonical["heartbeat_timeout"] == 120
+    assert JobSpec.from_canonical(canonical) == spec

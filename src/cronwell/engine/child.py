@@ -3,10 +3,11 @@
 It reads one JSON request from stdin (``path``, ``args``, ``kwargs``, ``report_fd`` and the
 ``context`` fields ``run_id``, ``attempt``, ``scheduled_for``), imports ``pkg.module:function``
 and calls it. Reports go to ``report_fd``, one JSON object a line, never mixed into the task's
-own stdout: ``{"log": entry}`` for each ``ctx.log``, ``{"heartbeat": true}`` for each
-``ctx.heartbeat()``, then ``{"ok": true}`` or ``{"error": traceback}``, each with
-``peak_memory`` (see ``peak_memory``). SIGTERM marks the
-context cancelled and raises SystemExit in the task, so its ``finally`` blocks run.
+own stdout: ``{"log": entry}`` for each ``ctx.log``, ``{"heartbeat": true, "progress": ...}``
+for ``ctx.heartbeat()`` (at most every ``HEARTBEAT_GAP`` seconds, see ``_Heartbeats``), then
+``{"ok": true}`` or ``{"error": traceback}``, each with ``peak_memory`` (see ``peak_memory``).
+SIGTERM marks the context cancelled and raises SystemExit in the task, so its ``finally``
+blocks run.
 
 This module also holds what both modes share (resolving a path, calling a task, the context a
 task sees) and imports only the standard library, so the child starts fast.
@@ -24,6 +25,7 @@ import resource
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -33,6 +35,8 @@ from typing import Any, TextIO
 
 DOTTED_PATH = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
 TERMINATED = 128 + signal.SIGTERM
+PROGRESS_LIMIT = 200  # characters of a heartbeat's progress message that are kept
+HEARTBEAT_GAP = 0.1  # seconds: a child sends its task's heartbeats at most this often
 
 
 # ru_maxrss is in KiB on Linux and in bytes on macOS.
@@ -53,7 +57,7 @@ class TaskContext:
         attempt: int,
         scheduled_for: datetime,
         sink: Callable[[dict[str, Any]], None],
-        heartbeat: Callable[[], None],
+        heartbeat: Callable[[str | None], None],
         is_cancelled: Callable[[], bool],
         now: Callable[[], datetime] = system_now,
     ) -> None:
@@ -70,9 +74,11 @@ class TaskContext:
         entry = {"at": self._now().isoformat(), "message": str(message), "fields": fields}
         self._sink(json.loads(json.dumps(entry, default=str)))
 
-    def heartbeat(self) -> None:
-        """Tell the worker the task is alive."""
-        self._heartbeat()
+    def heartbeat(self, progress: str | None = None) -> None:
+        """Tell the worker the task is alive, and optionally how far it got (the first
+        ``PROGRESS_LIMIT`` characters are kept; without one, the last progress given stands).
+        Cheap enough to call in a tight loop."""
+        self._heartbeat(None if progress is None else str(progress)[:PROGRESS_LIMIT])
 
     @property
     def cancelled(self) -> bool:
@@ -131,7 +137,61 @@ class _Reports:
             self._stream.flush()
 
 
-def _context(request: Mapping[str, Any], reports: _Reports) -> TaskContext:
+class _Heartbeats:
+    """Sends a task's heartbeats at most every ``gap`` seconds, so that a task calling
+    ``ctx.heartbeat()`` in a tight loop does not flood the pipe. A beat that comes too soon is
+    held, merged with later ones, and sent once the gap is over: the latest progress always
+    reaches the worker, at most ``gap`` late."""
+
+    def __init__(self, reports: _Reports, gap: float = HEARTBEAT_GAP) -> None:
+        self._reports = reports
+        self._gap = gap
+        self._lock = threading.Lock()
+        self._sent_at = -gap
+        self._held: str | None = None
+        self._is_held = False
+        self._timer: threading.Timer | None = None
+
+    def beat(self, progress: str | None) -> None:
+        with self._lock:
+            if progress is None and self._is_held:
+                progress = self._held  # a beat without progress keeps the one held
+            self._held, self._is_held = progress, True
+            self._send_when_due()
+
+    def flush(self) -> None:
+        """Send the beat held back, if any, now: the task has ended."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if self._is_held:
+                self._send()
+
+    def _on_timer(self) -> None:
+        with self._lock:
+            self._timer = None
+            if self._is_held:
+                self._send_when_due()
+
+    def _send_when_due(self) -> None:
+        """With the lock held: send the beat held if the gap is over, else once it is."""
+        wait = self._sent_at + self._gap - time.monotonic()
+        if wait <= 0:
+            self._send()
+        elif self._timer is None:
+            self._timer = threading.Timer(wait, self._on_timer)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _send(self) -> None:
+        # Under the lock: a beat must never arrive after a newer one.
+        progress, self._held, self._is_held = self._held, None, False
+        self._sent_at = time.monotonic()
+        self._reports.send({"heartbeat": True, "progress": progress})
+
+
+def _context(request: Mapping[str, Any], reports: _Reports, heartbeats: _Heartbeats) -> TaskContext:
     fields = request["context"]
     cancelled = threading.Event()
 
@@ -145,7 +205,7 @@ def _context(request: Mapping[str, Any], reports: _Reports) -> TaskContext:
         attempt=fields["attempt"],
         scheduled_for=datetime.fromisoformat(fields["scheduled_for"]),
         sink=lambda entry: reports.send({"log": entry}),
-        heartbeat=lambda: reports.send({"heartbeat": True}),
+        heartbeat=heartbeats.beat,
         is_cancelled=cancelled.is_set,
     )
 
@@ -169,11 +229,17 @@ def peak_memory() -> int:
 def main() -> int:
     request = json.load(sys.stdin)
     reports = _Reports(request["report_fd"])
-    context = _context(request, reports)
+    heartbeats = _Heartbeats(reports)
+    context = _context(request, reports, heartbeats)
+    error = None
     try:
         call(resolve(request["path"]), request["args"], request["kwargs"], context)
     except Exception:
-        reports.send({"error": traceback.format_exc(), "peak_memory": peak_memory()})
+        error = traceback.format_exc()
+    finally:
+        heartbeats.flush()  # the last progress arrives before the end, even a SIGTERM's
+    if error is not None:
+        reports.send({"error": error, "peak_memory": peak_memory()})
         return 1
     reports.send({"ok": True, "peak_memory": peak_memory()})
     return 0

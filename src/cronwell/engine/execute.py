@@ -6,6 +6,9 @@ names are resolved to paths before this module is reached).
 - A command runs in its own process group; stdout and stderr are captured together.
 - A callable in mode ``process`` runs in ``python -m cronwell.engine.child``, in its own process
   group too; its result, logs and heartbeats come back on a separate pipe.
+- A callable's heartbeats (``ctx.heartbeat(progress)``) beat its attempt's ``Pulse``. With a
+  ``heartbeat_timeout``, an attempt whose pulse stays silent that long (from its start, then
+  from its last heartbeat) is stopped as a timeout is, with an error that says so.
 - A callable in mode ``thread`` runs in a thread of this process. Nothing can kill a thread: on
   timeout the attempt is recorded as timed out and the thread is left running; cancellation is
   cooperative (``ctx.cancelled``). Its output is not captured (stdout belongs to the whole
@@ -41,13 +44,13 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 from queue import SimpleQueue
 from typing import IO, Any
 
-from cronwell.engine.child import DOTTED_PATH, TaskContext, call, resolve
+from cronwell.engine.child import DOTTED_PATH, PROGRESS_LIMIT, TaskContext, call, resolve
 from cronwell.lifecycle import AttemptStatus
 from cronwell.spec import Mode
 from cronwell.store.runs import Outcome
@@ -89,14 +92,45 @@ def _no_heartbeat() -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """A task's last heartbeat: when it came and the last progress the task gave."""
+
+    at: datetime
+    progress: str | None
+
+
+class Pulse:
+    """An attempt's signs of life: when its task last called ``ctx.heartbeat()`` (monotonic
+    seconds; the attempt's start until then) and the last ``Heartbeat``.
+
+    The thread that reads the task's reports (or the task's own thread) beats it; the watch
+    of the attempt reads it for ``heartbeat_timeout``, and the worker to record the last
+    heartbeat with its lease renewal. Each value is one attribute, replaced whole, so readers
+    need no lock."""
+
+    __slots__ = ("__weakref__", "last", "silent_since")
+
+    def __init__(self) -> None:
+        self.silent_since = time.monotonic()
+        self.last: Heartbeat | None = None
+
+    def beat(self, at: datetime, progress: str | None) -> None:
+        if progress is None and self.last is not None:
+            progress = self.last.progress  # a beat without progress keeps the last given
+        self.last = Heartbeat(at, progress)
+        self.silent_since = time.monotonic()
+
+
+@dataclass(frozen=True, slots=True)
 class AttemptContext:
-    """Which attempt runs; ``on_heartbeat`` is called on each ``ctx.heartbeat()`` (from a
-    reader thread in process mode)."""
+    """Which attempt runs. Its task's heartbeats beat ``pulse`` (a fresh one per attempt when
+    none is given) and call ``on_heartbeat`` (from a reader thread in process mode)."""
 
     run_id: int
     attempt: int
     scheduled_for: datetime
     on_heartbeat: Callable[[], None] = field(default=_no_heartbeat)
+    pulse: Pulse | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +138,20 @@ class Limits:
     timeout: timedelta | None = None
     grace: timedelta = GRACE
     output_limit: int = OUTPUT_LIMIT
+    heartbeat_timeout: timedelta | None = None
 
     def deadline(self) -> float | None:
         return None if self.timeout is None else time.monotonic() + self.timeout.total_seconds()
+
+    def is_silent(self, pulse: Pulse | None, at: float) -> bool:
+        """Whether ``pulse`` has had no heartbeat for ``heartbeat_timeout`` at monotonic ``at``."""
+        if pulse is None or self.heartbeat_timeout is None:
+            return False
+        return at - pulse.silent_since >= self.heartbeat_timeout.total_seconds()
+
+    def silence_message(self) -> str:
+        seconds = (self.heartbeat_timeout or timedelta(0)).total_seconds()
+        return f"no heartbeat for {seconds:g} s (heartbeat_timeout)"
 
 
 def execute(
@@ -121,21 +166,28 @@ def execute(
     mode: Mode = Mode.PROCESS,
     grace: timedelta = GRACE,
     output_limit: int = OUTPUT_LIMIT,
+    heartbeat_timeout: timedelta | None = None,
 ) -> Outcome:
     """Run one attempt of ``target`` to its end and say how it ended.
 
-    Returns when the task ended, ``timeout`` passed, or ``cancel`` was set (then within about
-    ``grace``). ``finished_at`` comes from ``now``. Does not raise for anything the task does.
+    Returns when the task ended, ``timeout`` passed, a callable had no heartbeat for
+    ``heartbeat_timeout``, or ``cancel`` was set (then within about ``grace``).
+    ``finished_at`` comes from ``now``. Does not raise for anything the task does.
     """
     if cancel.is_set():
         return Outcome(status=AttemptStatus.CANCELLED, finished_at=now())
-    limits = Limits(timeout, grace, output_limit)
+    limits = Limits(timeout, grace, output_limit, heartbeat_timeout)
     if isinstance(target, Command):
-        return _command_outcome(_run_group(target.argv(), b"", (), limits, cancel), limits, now())
-    task = _Call(target.path, args, kwargs or {}, context)
+        ended = _run_group(target.argv(), b"", (), limits, cancel)
+        return _command_outcome(ended, now())
+    task = _Call(target.path, args, kwargs or {}, _with_pulse(context))
     if mode is Mode.THREAD:
         return _run_in_thread(task, cancel, limits, now)
     return _run_in_child(task, cancel, limits, now)
+
+
+def _with_pulse(context: AttemptContext) -> AttemptContext:
+    return context if context.pulse is not None else replace(context, pulse=Pulse())
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +197,19 @@ class _Call:
     kwargs: Mapping[str, Any]
     context: AttemptContext
 
+    @property
+    def pulse(self) -> Pulse:
+        assert self.context.pulse is not None  # execute gives every call one
+        return self.context.pulse
+
+
+@dataclass(frozen=True, slots=True)
+class _Stop:
+    """Why we stopped an attempt: its status and error."""
+
+    status: AttemptStatus
+    error: str
+
 
 @dataclass(frozen=True, slots=True)
 class _Ended:
@@ -152,28 +217,23 @@ class _Ended:
 
     exit_code: int
     output: str
-    stopped: AttemptStatus | None
+    stopped: _Stop | None
 
 
-def _command_outcome(ended: _Ended, limits: Limits, finished_at: datetime) -> Outcome:
-    status = ended.stopped or (
-        AttemptStatus.SUCCEEDED if ended.exit_code == 0 else AttemptStatus.FAILED
-    )
+def _command_outcome(ended: _Ended, finished_at: datetime) -> Outcome:
+    error: str | None
+    if ended.stopped is not None:
+        status, error = ended.stopped.status, ended.stopped.error
+    else:
+        status = AttemptStatus.SUCCEEDED if ended.exit_code == 0 else AttemptStatus.FAILED
+        error = _exit_message(ended.exit_code)
     return Outcome(
         status=status,
         finished_at=finished_at,
         exit_code=ended.exit_code,
         output=ended.output,
-        error=_stop_message(status, limits) or _exit_message(ended.exit_code),
+        error=error,
     )
-
-
-def _stop_message(status: AttemptStatus, limits: Limits) -> str | None:
-    if status is AttemptStatus.TIMED_OUT:
-        return f"timed out after {limits.timeout}"
-    if status is AttemptStatus.CANCELLED:
-        return "cancelled"
-    return None
 
 
 def _exit_message(exit_code: int) -> str | None:
@@ -188,8 +248,11 @@ def _run_group(
     pass_fds: Sequence[int],
     limits: Limits,
     cancel: threading.Event,
+    *,
+    pulse: Pulse | None = None,
 ) -> _Ended:
-    """Run ``argv`` in a new process group to its end, or stop it at the deadline or cancel."""
+    """Run ``argv`` in a new process group to its end, or stop it at the deadline, when
+    ``pulse`` stays silent too long, or on cancel."""
     deadline = limits.deadline()
     if shutil.which(argv[0]) is None:  # said here: setpriv would say it in its own words
         return _Ended(127, f"cannot start {argv[0]}: no such executable file\n", None)
@@ -208,7 +271,7 @@ def _run_group(
     tail = _Tail(process.stdout, limits.output_limit)
     leader = _Leader(process)
     _feed(process, request)
-    stopped = _watch(leader.wait_exit, deadline, cancel)
+    stopped = _watch(leader.wait_exit, deadline, cancel, limits, pulse)
     if stopped is not None:
         leader.signal_group(signal.SIGTERM)
         _wait_until(leader, time.monotonic() + limits.grace.total_seconds())
@@ -236,14 +299,22 @@ def _feed(process: subprocess.Popen[bytes], request: bytes) -> None:
 
 
 def _watch(
-    is_done: Callable[[float], bool], deadline: float | None, cancel: threading.Event
-) -> AttemptStatus | None:
-    """Wait until ``is_done``; or return why we stop waiting: cancelled or timed out."""
+    is_done: Callable[[float], bool],
+    deadline: float | None,
+    cancel: threading.Event,
+    limits: Limits,
+    pulse: Pulse | None,
+) -> _Stop | None:
+    """Wait until ``is_done``; or return why we stop waiting: cancelled, timed out, or no
+    heartbeat for too long (looked at every POLL seconds)."""
     while not is_done(_slice(deadline)):
         if cancel.is_set():
-            return AttemptStatus.CANCELLED
-        if deadline is not None and time.monotonic() >= deadline:
-            return AttemptStatus.TIMED_OUT
+            return _Stop(AttemptStatus.CANCELLED, "cancelled")
+        at = time.monotonic()
+        if deadline is not None and at >= deadline:
+            return _Stop(AttemptStatus.TIMED_OUT, f"timed out after {limits.timeout}")
+        if limits.is_silent(pulse, at):
+            return _Stop(AttemptStatus.TIMED_OUT, limits.silence_message())
     return None
 
 
@@ -322,10 +393,11 @@ class _Tail:
 class _Reports:
     """Reads the child's report pipe: logs, heartbeats and the result."""
 
-    def __init__(self, fd: int, on_heartbeat: Callable[[], None]) -> None:
+    def __init__(self, fd: int, context: AttemptContext, now: Callable[[], datetime]) -> None:
         self.logs: deque[dict[str, Any]] = deque(maxlen=LOG_LIMIT)
         self.result: dict[str, Any] | None = None
-        self._on_heartbeat = on_heartbeat
+        self._context = context
+        self._now = now
         self._thread = threading.Thread(target=self._read, args=(fd,), daemon=True)
         self._thread.start()
 
@@ -341,7 +413,7 @@ class _Reports:
         if "log" in message:
             self.logs.append(message["log"])
         elif "heartbeat" in message:
-            self._on_heartbeat()
+            _beat(self._context, self._now, message.get("progress"))
         else:
             self.result = message
 
@@ -349,19 +421,27 @@ class _Reports:
         self._thread.join(seconds)
 
 
+def _beat(context: AttemptContext, now: Callable[[], datetime], progress: Any) -> None:
+    """A heartbeat of the attempt's task, with the progress it gave, if any (bounded here
+    too: the child's word is not trusted)."""
+    assert context.pulse is not None
+    context.pulse.beat(now(), None if progress is None else str(progress)[:PROGRESS_LIMIT])
+    context.on_heartbeat()
+
+
 def _run_in_child(
     task: _Call, cancel: threading.Event, limits: Limits, now: Callable[[], datetime]
 ) -> Outcome:
     read_fd, write_fd = os.pipe()
-    reports = _Reports(read_fd, task.context.on_heartbeat)
+    reports = _Reports(read_fd, task.context, now)
     request = _request(task, write_fd)
     argv = [sys.executable, "-m", "cronwell.engine.child"]
     try:
-        ended = _run_group(argv, request, (write_fd,), limits, cancel)
+        ended = _run_group(argv, request, (write_fd,), limits, cancel, pulse=task.pulse)
     finally:
         os.close(write_fd)  # the reader sees the end once the child's copy is gone too
     reports.wait()
-    return _child_outcome(ended, reports, limits, now())
+    return _child_outcome(ended, reports, task.pulse.last, now())
 
 
 def _request(task: _Call, report_fd: int) -> bytes:
@@ -374,10 +454,12 @@ def _request(task: _Call, report_fd: int) -> bytes:
     return json.dumps(request | {"report_fd": report_fd, "context": fields}).encode()
 
 
-def _child_outcome(ended: _Ended, reports: _Reports, limits: Limits, at: datetime) -> Outcome:
+def _child_outcome(
+    ended: _Ended, reports: _Reports, heartbeat: Heartbeat | None, at: datetime
+) -> Outcome:
     result = reports.result or {}
     if ended.stopped is not None:
-        status, error = ended.stopped, _stop_message(ended.stopped, limits)
+        status, error = ended.stopped.status, ended.stopped.error
     elif result.get("ok") and ended.exit_code == 0:
         status, error = AttemptStatus.SUCCEEDED, None
     else:
@@ -391,7 +473,14 @@ def _child_outcome(ended: _Ended, reports: _Reports, limits: Limits, at: datetim
         error=error,
         peak_memory=result.get("peak_memory"),
         logs=list(reports.logs),
+        **_heartbeat_fields(heartbeat),
     )
+
+
+def _heartbeat_fields(heartbeat: Heartbeat | None) -> dict[str, Any]:
+    if heartbeat is None:
+        return {}
+    return {"heartbeat_at": heartbeat.at, "progress": heartbeat.progress}
 
 
 def _lost_result(exit_code: int) -> str:
@@ -410,6 +499,7 @@ def start_in_thread(
     kwargs: Mapping[str, Any] | None = None,
     timeout: timedelta | None = None,
     grace: timedelta = GRACE,
+    heartbeat_timeout: timedelta | None = None,
 ) -> None:
     """Start one attempt of a callable in mode ``thread`` and return at once.
 
@@ -421,14 +511,15 @@ def start_in_thread(
     if cancel.is_set():
         on_end(Outcome(status=AttemptStatus.CANCELLED, finished_at=now()))
         return
-    task = _Call(target.path, args, kwargs or {}, context)
-    attempt = _ThreadAttempt(cancel, Limits(timeout, grace), now, on_end)
+    task = _Call(target.path, args, kwargs or {}, _with_pulse(context))
+    limits = Limits(timeout, grace, heartbeat_timeout=heartbeat_timeout)
+    attempt = _ThreadAttempt(cancel, limits, task.pulse, now, on_end)
     task_context = TaskContext(
         run_id=context.run_id,
         attempt=context.attempt,
         scheduled_for=context.scheduled_for,
         sink=attempt.logs.append,
-        heartbeat=context.on_heartbeat,
+        heartbeat=partial(_beat, task.context, now),
         is_cancelled=cancel.is_set,
         now=now,
     )
@@ -450,6 +541,7 @@ def _run_in_thread(
         kwargs=task.kwargs,
         timeout=limits.timeout,
         grace=limits.grace,
+        heartbeat_timeout=limits.heartbeat_timeout,
     )
     return ended.get()
 
@@ -457,12 +549,14 @@ def _run_in_thread(
 class _ThreadAttempt:
     """A callable running in a daemon thread: a thread that overruns cannot be killed, and
     must not keep the worker process alive at exit. It ends once, by whichever comes first:
-    the task returning, its deadline, or the end of the grace period after a cancel."""
+    the task returning, its deadline, its heartbeat timeout, or the end of the grace period
+    after a cancel."""
 
     def __init__(
         self,
         cancel: threading.Event,
         limits: Limits,
+        pulse: Pulse,
         now: Callable[[], datetime],
         on_end: Callable[[Outcome], None],
     ) -> None:
@@ -471,6 +565,7 @@ class _ThreadAttempt:
         self.deadline = limits.deadline()
         self.stop_at: float | None = None  # the end of the grace period, once cancelled
         self._limits = limits
+        self._pulse = pulse
         self._now = now
         self._on_end = on_end
         self._lock = threading.Lock()
@@ -483,7 +578,7 @@ class _ThreadAttempt:
         except BaseException:
             error = traceback.format_exc()
         if self.cancel.is_set():  # it returned asked to stop: it stopped, whatever it did
-            self._end(AttemptStatus.CANCELLED, _stop_message(AttemptStatus.CANCELLED, self._limits))
+            self._end(AttemptStatus.CANCELLED, "cancelled")
         else:
             self._end(AttemptStatus.FAILED if error else AttemptStatus.SUCCEEDED, error)
 
@@ -498,12 +593,16 @@ class _ThreadAttempt:
             is_given_up = self.stop_at is not None and at >= self.stop_at
             is_timed_out = self.stop_at is None and self.deadline is not None
             is_timed_out = is_timed_out and at >= (self.deadline or 0.0)
+            is_silent = self.stop_at is None and self._limits.is_silent(self._pulse, at)
         if is_given_up:
-            self._end(AttemptStatus.CANCELLED, _stop_message(AttemptStatus.CANCELLED, self._limits))
+            self._end(AttemptStatus.CANCELLED, "cancelled")
         elif is_timed_out:
             error = f"timed out after {self._limits.timeout}; its thread was left running"
             self._end(AttemptStatus.TIMED_OUT, error)
-        return is_given_up or is_timed_out
+        elif is_silent:
+            error = f"{self._limits.silence_message()}; its thread was left running"
+            self._end(AttemptStatus.TIMED_OUT, error)
+        return is_given_up or is_timed_out or is_silent
 
     def _end(self, status: AttemptStatus, error: str | None) -> None:
         with self._lock:
@@ -511,16 +610,18 @@ class _ThreadAttempt:
                 return
             self._is_ended = True
         logs = list(self.logs)
+        beat = _heartbeat_fields(self._pulse.last)
         try:
-            self._on_end(Outcome(status=status, finished_at=self._now(), error=error, logs=logs))
+            outcome = Outcome(status, self._now(), error=error, logs=logs, **beat)
+            self._on_end(outcome)
         except Exception:  # the thread it runs on serves other attempts: keep it alive
             log.exception("an attempt's end was not recorded", extra={"event": "attempt.lost"})
 
 
 class _Watch:
-    """One daemon thread that looks at every thread-mode attempt in flight for a cancel or a
-    passed deadline, every ``POLL`` seconds while there are any: what a waiting thread per
-    attempt did, without the thread and its wake-up per attempt."""
+    """One daemon thread that looks at every thread-mode attempt in flight for a cancel, a
+    passed deadline or a silent pulse, every ``POLL`` seconds while there are any: what a
+    waiting thread per attempt did, without the thread and its wake-up per attempt."""
 
     def __init__(self) -> None:
         self._reset()

@@ -84,6 +84,8 @@ class Outcome:
     error: str | None = None
     peak_memory: int | None = None
     logs: list[dict[str, Any]] | None = None
+    heartbeat_at: datetime | None = None  # the task's last ctx.heartbeat(), if it gave one
+    progress: str | None = None  # the last progress it gave with one
 
 
 _NEW_RUN_FIELDS = tuple(field.name for field in fields(NewRun))
