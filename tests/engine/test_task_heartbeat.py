@@ -11,17 +11,33 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 
 from cronwell.engine.execute import AttemptContext, Pulse, TaskPath, execute
-from cronwell.lifecycle import AttemptStatus
-from cronwell.spec import Mode
-from cronwell.store.runs import Outcome
+from cronwell.lifecycle import AttemptStatus, RunStatus, Trigger
+from cronwell.spec import JobSpec, Mode
+from cronwell.store.database import Database
+from cronwell.store.history import attempts_of
+from cronwell.store.jobs import insert_job
+from cronwell.store.migrate import alembic_config, is_current, upgrade
+from cronwell.store.runs import (
+    AttemptBeat,
+    ClaimedRun,
+    NewRun,
+    Outcome,
+    claim_runs,
+    finish_attempt,
+    insert_runs,
+    record_heartbeats,
+    take_back_expired,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 TASKS = "tests.engine.tasks.heartbeats"
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 MODES = [Mode.PROCESS, Mode.THREAD]
 SILENCE = timedelta(seconds=0.5)
+LEASE = timedelta(seconds=30)
 
 
 @pytest.fixture(autouse=True)
@@ -108,3 +124,68 @@ def test_a_tight_loop_of_heartbeats_stays_alive_and_does_not_flood(mode: Mode) -
 def test_a_long_progress_is_cut_to_its_limit(mode: Mode) -> None:
     outcome = attempt("long_progress", mode=mode)
     assert outcome.progress == "x" * 200
+
+
+def claimed_run(database: Database, job: str = "rows", owner: str = "worker-1") -> ClaimedRun:
+    """A run of a new job, claimed by ``owner``: its first attempt is open."""
+    spec = JobSpec.parse({"name": job, "task": f"{TASKS}:count_rows"})
+    with database.transaction() as connection:
+        job_id = insert_job(connection, spec, NOW)
+        insert_runs(connection, [NewRun(job_id, NOW, Trigger.MANUAL, "default", 2, 3)], NOW)
+        (run,) = claim_runs(
+            connection, owner=owner, queues=["default"], now=NOW, lease=LEASE, limit=1
+        )
+    return run
+
+
+def shown(database: Database, run_id: int) -> list[tuple[Any, ...]]:
+    """Each attempt's (status, heartbeat_at, progress) as ``cronwell runs show`` reads them."""
+    with database.transaction(write=False) as connection:
+        return [(a.status, a.heartbeat_at, a.progress) for a in attempts_of(connection, run_id)]
+
+
+def test_heartbeats_are_recorded_in_a_batch_for_the_owners_running_attempts(
+    database: Database,
+) -> None:
+    run = claimed_run(database)
+    beat = AttemptBeat(run.id, run.attempt, NOW + timedelta(seconds=5), "row 3 of 9")
+    with database.transaction() as connection:
+        record_heartbeats(connection, "another-worker", [beat])
+    assert shown(database, run.id) == [("running", None, None)], "not the owner: nothing"
+    with database.transaction() as connection:
+        record_heartbeats(connection, "worker-1", [beat])
+    assert shown(database, run.id) == [("running", beat.at, "row 3 of 9")]
+
+
+def test_an_attempts_end_records_its_last_heartbeat_or_keeps_the_one_recorded(
+    database: Database,
+) -> None:
+    run = claimed_run(database)
+    late = NOW + timedelta(seconds=9)
+    with database.transaction() as connection:
+        record_heartbeats(connection, "worker-1", [AttemptBeat(run.id, 1, NOW, "row 1 of 9")])
+        outcome = Outcome(AttemptStatus.SUCCEEDED, late, heartbeat_at=late, progress="row 9 of 9")
+        finish_attempt(connection, run, "worker-1", outcome, run_status=RunStatus.SUCCEEDED)
+        record_heartbeats(connection, "worker-1", [AttemptBeat(run.id, 1, NOW, "row 1 of 9")])
+    assert shown(database, run.id) == [("succeeded", late, "row 9 of 9")], "ended: kept"
+    lost = claimed_run(database, "other")
+    with database.transaction() as connection:
+        record_heartbeats(connection, "worker-1", [AttemptBeat(lost.id, 1, NOW, "row 2 of 9")])
+        take_back_expired(connection, NOW + LEASE * 2)  # its worker died
+    assert shown(database, lost.id) == [("lost", NOW, "row 2 of 9")]
+
+
+def test_a_database_from_before_upgrades_its_attempts_with_no_heartbeat(
+    database: Database,
+) -> None:
+    config = alembic_config()
+    with database.transaction() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0002")
+    run = claimed_run(database)  # an attempt running as the worker upgrades
+    assert not is_current(database)
+    upgrade(database)
+    assert shown(database, run.id) == [("running", None, None)]
+    with database.transaction() as connection:
+        record_heartbeats(connection, "worker-1", [AttemptBeat(run.id, 1, NOW, "resumed")])
+    assert shown(database, run.id) == [("running", NOW, "resumed")]

@@ -40,6 +40,8 @@ class AttemptRow:
     error: str | None
     output: str | None
     logs: list[dict[str, Any]] | None
+    heartbeat_at: datetime | None  # the task's last ctx.heartbeat(), as last recorded
+    progress: str | None  # the last progress it gave
 
 
 def list_runs(

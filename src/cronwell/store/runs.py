@@ -485,6 +485,8 @@ def _finish_document(finish: Finish) -> dict[str, Any]:
         "error": _storable(outcome.error),
         "peak_memory": outcome.peak_memory,
         "logs": _storable(outcome.logs),
+        "heartbeat_at": outcome.heartbeat_at,
+        "progress": _storable(outcome.progress),
     }
 
 
@@ -514,7 +516,8 @@ _FINISH_PG = text(
             run_id bigint, number integer, next_status text, next_reason text,
             ended_at timestamptz, next_at timestamptz, attempt_status text,
             attempt_ended_at timestamptz, took double precision, exit_code integer,
-            output text, error text, peak_memory bigint, logs json)
+            output text, error text, peak_memory bigint, logs json,
+            heartbeat_at timestamptz, progress text)
     ), moved AS (
         UPDATE runs SET
             status = ended.next_status,
@@ -538,7 +541,10 @@ _FINISH_PG = text(
             output = ended.output,
             error = ended.error,
             peak_memory = ended.peak_memory,
-            logs = ended.logs
+            logs = ended.logs,
+            -- An end that knows no heartbeat (a lease taken back) keeps the one recorded.
+            heartbeat_at = coalesce(ended.heartbeat_at, attempts.heartbeat_at),
+            progress = coalesce(ended.progress, attempts.progress)
         FROM ended JOIN moved ON moved.id = ended.run_id
         WHERE attempts.run_id = ended.run_id AND attempts.number = ended.number
     )
@@ -605,6 +611,8 @@ def _close_attempts(
                 "err": _storable(outcome.error),
                 "peak": outcome.peak_memory,
                 "log_entries": _storable(outcome.logs),
+                "beat_at": outcome.heartbeat_at,
+                "beat_progress": _storable(outcome.progress),
             }
             for run_id, number, started_at, outcome in ended
         ],
@@ -623,7 +631,54 @@ _CLOSE_ATTEMPT = (
         error=bindparam("err"),
         peak_memory=bindparam("peak"),
         logs=bindparam("log_entries"),
+        # An end that knows no heartbeat (a lease taken back) keeps the one recorded.
+        heartbeat_at=func.coalesce(
+            bindparam("beat_at", type_=UtcDateTime()), attempts.c.heartbeat_at
+        ),
+        progress=func.coalesce(bindparam("beat_progress", type_=String()), attempts.c.progress),
     )
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptBeat:
+    """The last heartbeat of a running attempt's task, to record: ``progress`` is the last
+    the task gave."""
+
+    run_id: int
+    attempt: int
+    at: datetime
+    progress: str | None
+
+
+def record_heartbeats(connection: Connection, owner: str, beats: Sequence[AttemptBeat]) -> None:
+    """Record the last heartbeat of each running attempt ``owner`` runs, in one batch. An
+    attempt that has ended, or is another worker's, is left as it is."""
+    if not beats:
+        return
+    connection.execute(
+        _RECORD_HEARTBEAT,
+        [
+            {
+                "b_run": beat.run_id,
+                "number_": beat.attempt,
+                "owner": owner,
+                "beat_at": beat.at,
+                "beat_progress": _storable(beat.progress),
+            }
+            for beat in beats
+        ],
+    )
+
+
+_RECORD_HEARTBEAT = (
+    update(attempts)
+    .where(attempts.c.run_id == bindparam("b_run"), attempts.c.number == bindparam("number_"))
+    .where(
+        attempts.c.status == AttemptStatus.RUNNING.value,
+        attempts.c.worker_id == bindparam("owner"),
+    )
+    .values(heartbeat_at=bindparam("beat_at"), progress=bindparam("beat_progress"))
 )
 
 

@@ -130,6 +130,10 @@ attempts = Table(
     Column("error", Text, nullable=True),  # the error with its traceback
     Column("peak_memory", Id, nullable=True),  # bytes
     Column("logs", JSON, nullable=True),  # what the task said through ctx.log
+    # The task's last ctx.heartbeat() and the last progress it gave (bounded): written with
+    # the worker's lease renewals and at the attempt's end, never once per heartbeat.
+    Column("heartbeat_at", UtcDateTime, nullable=True),
+    Column("progress", Text, nullable=True),
     UniqueConstraint("run_id", "number"),
 )
 
