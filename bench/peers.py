@@ -55,6 +55,7 @@ class Peer:
     stores: tuple[str, ...]
     groups: tuple[str, ...]
     min_python: tuple[int, int] = (3, 8)
+    variant: str = ""  # PEER_VARIANT for the module: another way of running the same peer
 
 
 PEERS = (
@@ -71,6 +72,14 @@ PEERS = (
         "peertasks.procrastinate_peer",
         ("postgresql",),
         ("enqueue", "drain", "latency"),
+    ),
+    Peer(
+        "procrastinate-async",
+        ("procrastinate==3.10.0", "psycopg[binary]==3.3.9", "psycopg-pool==3.3.3"),
+        "peertasks.procrastinate_peer",
+        ("postgresql",),
+        ("drain", "latency"),
+        variant="async",
     ),
     Peer(
         "oban",
@@ -185,9 +194,15 @@ def _install(peer: Peer, venv_python: str, version: tuple[int, int]) -> str | No
 # --- child processes and databases ---------------------------------------------------------
 
 
-def child_env(database: str, marks: Path) -> dict[str, str]:
+def child_env(peer: Peer, database: str, marks: Path) -> dict[str, str]:
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
-    return {**keep, "PYTHONPATH": str(BENCH), "PEER_DB": database, "PEER_MARKS": str(marks)}
+    return {
+        **keep,
+        "PYTHONPATH": str(BENCH),
+        "PEER_DB": database,
+        "PEER_MARKS": str(marks),
+        "PEER_VARIANT": peer.variant,
+    }
 
 
 def ask(peer: Peer, env: dict[str, str], action: str, *args: object, timeout: float = 600) -> Any:
@@ -272,7 +287,7 @@ def workspace(
         tempfile.TemporaryDirectory(prefix="peer-marks-") as folder,
     ):
         marks = Path(folder) / "marks.txt"
-        env = child_env(database, marks)
+        env = child_env(peer, database, marks)
         if store != "memory" and "precision" not in peer.groups:
             ask(peer, env, "setup")
         yield env, marks
@@ -392,14 +407,14 @@ def cronwell_figures(
 
 def table(rows: list[Row]) -> str:
     lines = [
-        f"{'store':<11} {'figure':<30} {'peer':<14} {'value':>10} {'unit':<7} "
+        f"{'store':<11} {'figure':<30} {'peer':<19} {'value':>10} {'unit':<7} "
         f"{'cronwell':>10} {'ratio':>6}  note"
     ]
     for row in rows:
         ours = "" if row.cronwell is None else _number(row.cronwell)
         ratio = "" if row.cronwell is None else f"{row.cronwell / row.value:.2f}"
         lines.append(
-            f"{row.store:<11} {row.name:<30} {row.peer:<14} {_number(row.value):>10} "
+            f"{row.store:<11} {row.name:<30} {row.peer:<19} {_number(row.value):>10} "
             f"{row.unit:<7} {ours:>10} {ratio:>6}  {row.note}".rstrip()
         )
     return "\n".join(lines)

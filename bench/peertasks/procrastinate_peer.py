@@ -1,7 +1,9 @@
 """procrastinate on PostgreSQL with psycopg 3 (``PsycopgConnector``). Deferring from
 synchronous code uses the connector's synchronous side, as its docs say; the bulk figure is
 ``batch_defer``. The worker is ``app.run_worker`` with a synchronous task, which it runs on
-threads (asgiref's ``sync_to_async``), LISTEN/NOTIFY on (its default)."""
+threads (asgiref's ``sync_to_async``), LISTEN/NOTIFY on (its default). With
+``PEER_VARIANT=async`` the jobs are of a coroutine task instead, which the worker awaits on
+its event loop, with no thread hand-off."""
 
 # mypy: ignore-errors
 # (this module runs in the peers' virtualenv, whose libraries the project's mypy does not see)
@@ -20,8 +22,16 @@ app = procrastinate.App(
 
 
 @app.task(queue="bench")
-def noop(key: int) -> None:
+def noop_sync(key: int) -> None:
     mark(key)
+
+
+@app.task(queue="bench")
+async def noop_async(key: int) -> None:
+    mark(key)
+
+
+noop = noop_async if os.environ.get("PEER_VARIANT") == "async" else noop_sync
 
 
 def setup() -> None:
