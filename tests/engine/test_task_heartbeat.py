@@ -4,6 +4,9 @@ real time: the silence is the point."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -189,3 +192,20 @@ def test_a_database_from_before_upgrades_its_attempts_with_no_heartbeat(
     with database.transaction() as connection:
         record_heartbeats(connection, "worker-1", [AttemptBeat(run.id, 1, NOW, "resumed")])
     assert shown(database, run.id) == [("running", NOW, "resumed")]
+
+
+def test_runs_show_gives_each_attempts_last_heartbeat_and_progress(
+    database: Database, database_url: str
+) -> None:
+    run = claimed_run(database)
+    with database.transaction() as connection:
+        record_heartbeats(connection, "worker-1", [AttemptBeat(run.id, 1, NOW, "row 4000 of 9000")])
+    command = "from cronwell.cli import entry_point; entry_point()"
+    shown = subprocess.run(
+        [sys.executable, "-c", command, "runs", "show", str(run.id), "--database", database_url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    (attempt,) = json.loads(shown.stdout)["attempt_details"]
+    assert (attempt["heartbeat_at"], attempt["progress"]) == (NOW.isoformat(), "row 4000 of 9000")
