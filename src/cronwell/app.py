@@ -18,11 +18,12 @@ from typing import Any, TypeVar
 from cronwell.engine.clock import Clock, SystemClock
 from cronwell.engine.leader import LeaderLease
 from cronwell.engine.reaper import Reaper
-from cronwell.engine.scheduler import Scheduler
+from cronwell.engine.scheduler import REPLACED, Scheduler, replaced
 from cronwell.engine.specs import SpecCache
 from cronwell.engine.wakeup import Wakeup
 from cronwell.engine.worker import GRACE, LEASE, Worker
 from cronwell.lifecycle import RunStatus, Trigger
+from cronwell.policies import ActiveRun, OverlapAction, OverlapPolicy, Overlaps
 from cronwell.registry import Registry, UnknownTask
 from cronwell.spec import JobSpec, SpecError
 from cronwell.store import flags as store_flags
@@ -36,6 +37,7 @@ from cronwell.store.runs import (
     Call,
     InstantTaken,
     NewRun,
+    active_runs,
     cancel_runs,
     insert_asked_run,
     insert_asked_runs,
@@ -240,10 +242,22 @@ class Cronwell:
             store_jobs.delete_job(connection, found.id, self.clock.now())
 
     def trigger_now(
-        self, job: int | str, args: list[Any] | None = None, kwargs: dict[str, Any] | None = None
+        self,
+        job: int | str,
+        args: list[Any] | None = None,
+        kwargs: dict[str, Any] | None = None,
+        *,
+        respect_overlap: bool = False,
     ) -> int:
-        """A run of the job right away, whatever its schedule; returns the run id."""
-        (run_id,) = self._ask(job, Trigger.MANUAL, [(args, kwargs)])
+        """A run of the job right away, whatever its schedule; returns the run id.
+
+        A run asked for by hand starts at once, beside any unfinished run of the job. With
+        ``respect_overlap`` the job's overlap policy decides it as it decides a scheduled
+        run: beside an unfinished run of a ``forbid`` job it is recorded skipped (reason
+        ``overlap``), a ``queue`` job's waits, a ``replace`` job's cancels the other."""
+        (run_id,) = self._ask(
+            job, Trigger.MANUAL, [(args, kwargs)], respect_overlap=respect_overlap
+        )
         return run_id
 
     def trigger_many(
@@ -252,14 +266,18 @@ class Cronwell:
         count: int | None = None,
         *,
         kwargs: Sequence[dict[str, Any] | None] | None = None,
+        respect_overlap: bool = False,
     ) -> list[int]:
         """Many runs of the job right away, made in one transaction; returns their ids in
         order. Either ``count`` runs with the job's own arguments, or one run per entry of
-        ``kwargs`` (None: the job's own)."""
+        ``kwargs`` (None: the job's own). With ``respect_overlap`` the job's overlap policy
+        decides them one after another, as ``trigger_now`` decides one."""
         if (count is None) == (kwargs is None):
             raise ValueError("trigger_many: give either count or kwargs")
         calls: list[Call] = [(None, each) for each in kwargs or [None] * (count or 0)]
-        return self._ask(job, Trigger.MANUAL, calls) if calls else []
+        if not calls:
+            return []
+        return self._ask(job, Trigger.MANUAL, calls, respect_overlap=respect_overlap)
 
     def _run_now(
         self,
@@ -273,17 +291,29 @@ class Cronwell:
 
     _ASK_TRIES = 20
 
-    def _ask(self, job: int | str, trigger: Trigger, calls: Sequence[Call]) -> list[int]:
+    def _ask(
+        self,
+        job: int | str,
+        trigger: Trigger,
+        calls: Sequence[Call],
+        *,
+        respect_overlap: bool = False,
+    ) -> list[int]:
         """Runs of a live job, asked for now; returns their ids in the order of ``calls``.
 
         One run of a job asked for before goes in by one statement that checks the job is
-        still at the version seen then (``insert_asked_run``). Otherwise, or when that check
-        fails, one transaction reads the job and makes the runs, each at its own instant
-        (``insert_asked_runs``); when another transaction took one meanwhile, that
-        transaction is tried again, looking first."""
+        still at the version seen then (``insert_asked_run``), unless its overlap policy is
+        to be respected and is not ``allow``. Otherwise, or when that check fails, one
+        transaction locks the job's row, decides the runs (by the overlap policy, when it
+        is respected, against the job's unfinished runs) and makes them, each at its own
+        instant (``_insert_asked``); when another transaction took an instant meanwhile,
+        that transaction is tried again, looking first."""
         now = self.clock.now()
         known = self._asked.get(job)
-        if known is not None and len(calls) == 1:
+        is_free = known is not None and (
+            not respect_overlap or known.spec.overlap is OverlapPolicy.ALLOW
+        )
+        if known is not None and is_free and len(calls) == 1:
             with self.database.statements() as connection:
                 run_id = insert_asked_run(
                     connection,
@@ -300,13 +330,10 @@ class Cronwell:
             look = attempt > 0
             try:
                 with self.database.transaction() as connection:
-                    known = self._read_job(connection, job)
-                    ids = insert_asked_runs(
-                        connection,
-                        known.template(now, trigger),
-                        calls,
-                        next_due=known.spec.schedule.next_after,
-                        look=look,
+                    known = self._read_job(connection, job, lock=True)
+                    policy = known.spec.overlap if respect_overlap else OverlapPolicy.ALLOW
+                    ids = _insert_asked(
+                        connection, known, policy, calls, now=now, trigger=trigger, look=look
                     )
                     notify(connection, RUNS)
                 return self._made(ids)
@@ -321,8 +348,8 @@ class Cronwell:
             self._worker.wake.set()
         return run_ids
 
-    def _read_job(self, connection: Any, job: int | str) -> _AskedJob:
-        row = store_jobs.get_job(connection, job)
+    def _read_job(self, connection: Any, job: int | str, *, lock: bool = False) -> _AskedJob:
+        row = store_jobs.get_job(connection, job, lock=lock)
         with self._asked_lock:
             spec = self._specs.get(row.id, row.version, row.spec)
             known = _AskedJob(row.id, row.version, spec, row.queue, row.priority)
@@ -514,6 +541,52 @@ class Cronwell:
     def _set_paused(self, is_paused: bool) -> None:
         with self.database.transaction() as connection:
             store_flags.set_flag(connection, store_flags.PAUSED, is_paused, self.clock.now())
+
+
+def _insert_asked(
+    connection: Any,
+    known: _AskedJob,
+    policy: OverlapPolicy,
+    calls: Sequence[Call],
+    *,
+    now: datetime,
+    trigger: Trigger,
+    look: bool,
+) -> list[int]:
+    """Make the runs asked for, decided one after another by ``policy`` against the job's
+    unfinished runs (the caller holds the job's row), as a tick decides due times. Runs that
+    end up in the same status go in together; returns the ids in the order of ``calls``."""
+    template = known.template(now, trigger)
+    next_due = known.spec.schedule.next_after
+    if policy is OverlapPolicy.ALLOW:
+        return insert_asked_runs(connection, template, calls, next_due=next_due, look=look)
+    stored = active_runs(connection, [known.id]).get(known.id, [])
+    overlaps = Overlaps(policy, [ActiveRun(run_id, status) for run_id, status in stored])
+    decided: list[NewRun] = []
+    for _ in calls:
+        decision, status = overlaps.decide()
+        if decision.action is OverlapAction.REPLACE:
+            decided = [replaced(run) for run in decided]
+        decided.append(replace(template, status=status, reason=decision.reason))
+    cancel_runs(connection, overlaps.cancel, now, REPLACED)
+    ids: list[int] = []
+    for index, (shape, group) in enumerate(_groups(decided, calls)):
+        # After the first group the instants before it are held: look, as a retry does.
+        ids += insert_asked_runs(
+            connection, shape, group, next_due=next_due, look=look or index > 0
+        )
+    return ids
+
+
+def _groups(decided: Sequence[NewRun], calls: Sequence[Call]) -> list[tuple[NewRun, list[Call]]]:
+    """Consecutive calls whose runs are decided alike, with the run they share."""
+    groups: list[tuple[NewRun, list[Call]]] = []
+    for run, call in zip(decided, calls, strict=True):
+        if groups and groups[-1][0] == run:
+            groups[-1][1].append(call)
+        else:
+            groups.append((run, [call]))
+    return groups
 
 
 @dataclass(frozen=True, slots=True)

@@ -174,3 +174,12 @@ def test_a_missed_span_says_how_many_due_times_it_stands_for(tmp_path: Path) -> 
     assert shown["covers_from"] == "2026-06-01T03:00:00+00:00"
     table = out(tmp_path, "jobs", "history", "sync")
     assert "missed: 7 due times from 2026-06-01 03:00:00Z" in table
+
+
+def test_a_trigger_may_respect_the_jobs_overlap_policy(tmp_path: Path) -> None:
+    (tmp_path / "jobs.yaml").write_text(JOBS)
+    out(tmp_path, "apply", "jobs.yaml")
+    assert out(tmp_path, "jobs", "trigger", "sync") == "sync: run 1 created"
+    assert out(tmp_path, "jobs", "trigger", "sync") == "sync: run 2 created"
+    skipped = out(tmp_path, "jobs", "trigger", "sync", "--respect-overlap")
+    assert skipped == "sync: run 3 skipped (overlap)"

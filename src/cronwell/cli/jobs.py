@@ -18,8 +18,9 @@ from cronwell.cli.options import (
     open_app,
     print_rows,
     print_runs,
+    reason_of,
 )
-from cronwell.store.history import dead_runs, list_runs
+from cronwell.store.history import dead_runs, find_run, list_runs
 
 JOB_COLUMNS = ("name", "schedule", "enabled", "next_due_at", "description")
 DEAD_COLUMNS = ("id", "job", "scheduled_for", "attempts", "finished_at", "reason")
@@ -100,11 +101,30 @@ _job_action("pause", "Stop firing JOB until it is resumed.", _pause)
 _job_action(
     "resume", "Fire JOB again, from now on: what came due while paused is not caught up.", _resume
 )
-_job_action(
-    "trigger",
-    "Run JOB now, whatever its schedule.",
-    lambda app, job_id: f"run {app.trigger_now(job_id)} created",
+
+
+@jobs.command("trigger")
+@job_argument
+@database_option
+@click.option(
+    "--respect-overlap",
+    is_flag=True,
+    help="Decide the run by JOB's overlap policy, as a scheduled run (default: start now).",
 )
+def jobs_trigger(job: str, database: str | None, respect_overlap: bool) -> None:
+    """Run JOB now, whatever its schedule."""
+    app = open_app(database)
+    run_id = app.trigger_now(_job(app, job).id, respect_overlap=respect_overlap)
+    with app.database.transaction(write=False) as connection:
+        made = find_run(connection, run_id)
+    if made is not None and made.status == "waiting":
+        click.echo(f"{job}: run {run_id} waiting: it starts when the unfinished run ends")
+    elif made is not None and made.status == "skipped":
+        click.echo(f"{job}: run {run_id} skipped ({reason_of(made)})")
+    else:
+        click.echo(f"{job}: run {run_id} created")
+
+
 _job_action("delete", "Delete JOB; its history stays.", _delete)
 
 

@@ -24,7 +24,7 @@ from cronwell.policies import (
     ActiveRun,
     DuePlan,
     OverlapAction,
-    decide_overlap,
+    Overlaps,
     plan_due_times,
 )
 from cronwell.store.database import Database
@@ -68,31 +68,17 @@ def plan_runs(
     if (span := plan.missed_span) is not None:
         missed = make(span.last_at, Trigger.MISFIRE, RunStatus.SKIPPED, reason=SkipReason.MISSED)
         runs.append(replace(missed, covers=span.count, covers_from=span.first_at))
-    unfinished = list(active)
-    cancel: list[int] = []
+    overlaps = Overlaps(spec.overlap, active)
     for due in plan.due_times:
         if not due.is_run:
             runs.append(make(due.scheduled_for, due.trigger, RunStatus.SKIPPED, reason=due.reason))
             continue
-        decision = decide_overlap(spec.overlap, unfinished)
+        decision, status = overlaps.decide()
         if decision.action is OverlapAction.REPLACE:
             # Runs planned earlier in this tick are replaced too, before they are ever stored.
-            cancel.extend(run_id for run_id in decision.cancel_run_ids if run_id > 0)
-            runs = [_replaced(run) for run in runs]
-            unfinished = []
-        status = _STATUS_BY_ACTION[decision.action]
+            runs = [replaced(run) for run in runs]
         runs.append(make(due.scheduled_for, due.trigger, status, reason=decision.reason))
-        if status is not RunStatus.SKIPPED:
-            unfinished.append(ActiveRun(-len(runs), status))  # not stored yet: no id
-    return JobPlan(tuple(runs), tuple(cancel), plan.next_due_at)
-
-
-_STATUS_BY_ACTION = {
-    OverlapAction.START: RunStatus.PENDING,
-    OverlapAction.REPLACE: RunStatus.PENDING,
-    OverlapAction.WAIT: RunStatus.WAITING,
-    OverlapAction.SKIP: RunStatus.SKIPPED,
-}
+    return JobPlan(tuple(runs), tuple(overlaps.cancel), plan.next_due_at)
 
 
 def _new_run(
@@ -137,7 +123,8 @@ def _with_waiting(
     ]
 
 
-def _replaced(run: NewRun) -> NewRun:
+def replaced(run: NewRun) -> NewRun:
+    """``run``, cancelled before it was ever stored if a newer run replaces it."""
     if run.status in (RunStatus.PENDING, RunStatus.WAITING):
         return replace(run, status=RunStatus.CANCELLED, reason=REPLACED)
     return run

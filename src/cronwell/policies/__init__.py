@@ -25,6 +25,7 @@ from cronwell.policies.overlap import (
     OverlapAction,
     OverlapDecision,
     OverlapPolicy,
+    Overlaps,
     decide_overlap,
 )
 from cronwell.policies.retry import (
@@ -51,6 +52,7 @@ __all__ = [
     "OverlapAction",
     "OverlapDecision",
     "OverlapPolicy",
+    "Overlaps",
     "PolicyError",
     "Priority",
     "RetryPolicy",

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from cronwell.lifecycle import ACTIVE, SkipReason
+from cronwell.lifecycle import ACTIVE, RunStatus, SkipReason
 from cronwell.policies.base import PolicyError
 
 ACTIVE_STATUSES = frozenset(status.value for status in ACTIVE)
@@ -79,3 +79,37 @@ def decide_overlap(policy: OverlapPolicy, active: Sequence[ActiveRun]) -> Overla
             return OverlapDecision(OverlapAction.SKIP, SkipReason.OVERLAP_QUEUE_FULL)
         case OverlapPolicy.REPLACE:
             return OverlapDecision(OverlapAction.REPLACE, cancel_run_ids=tuple(run_ids))
+
+
+_STATUS_BY_ACTION = {
+    OverlapAction.START: RunStatus.PENDING,
+    OverlapAction.REPLACE: RunStatus.PENDING,
+    OverlapAction.WAIT: RunStatus.WAITING,
+    OverlapAction.SKIP: RunStatus.SKIPPED,
+}
+
+
+class Overlaps:
+    """Decides new runs of one job one after another, each seeing the runs decided before it
+    as unfinished: what a tick that plans many due times, or a call that asks for many
+    runs, does under the job's overlap policy. ``cancel`` collects the stored runs that a
+    ``replace`` cancels; the caller cancels the runs it decided earlier itself."""
+
+    def __init__(self, policy: OverlapPolicy, active: Sequence[ActiveRun]) -> None:
+        self.policy = policy
+        self.cancel: list[int] = []
+        self._unfinished = list(active)
+        self._decided = 0
+
+    def decide(self) -> tuple[OverlapDecision, RunStatus]:
+        """The decision for the next new run, and the status it is stored with."""
+        decision = decide_overlap(self.policy, self._unfinished)
+        if decision.action is OverlapAction.REPLACE:
+            self.cancel.extend(run_id for run_id in decision.cancel_run_ids if run_id > 0)
+            self._unfinished = []
+        status = _STATUS_BY_ACTION[decision.action]
+        self._decided += 1
+        if status is not RunStatus.SKIPPED:
+            # Not stored yet, so without an id: a negative one stands in for it.
+            self._unfinished.append(ActiveRun(-self._decided, status))
+        return decision, status
