@@ -17,6 +17,7 @@ import pytest
 from alembic import command
 
 from cronwell.engine.execute import AttemptContext, Pulse, TaskPath, execute
+from cronwell.engine.worker import Worker
 from cronwell.lifecycle import AttemptStatus, RunStatus, Trigger
 from cronwell.spec import JobSpec, Mode
 from cronwell.store.database import Database
@@ -209,3 +210,67 @@ def test_runs_show_gives_each_attempts_last_heartbeat_and_progress(
     )
     (attempt,) = json.loads(shown.stdout)["attempt_details"]
     assert (attempt["heartbeat_at"], attempt["progress"]) == (NOW.isoformat(), "row 4000 of 9000")
+
+
+def add_run(database: Database, task: str, **definition: Any) -> int:
+    """A job running ``task`` of this module's tasks and one pending run of it, due now."""
+    spec = JobSpec.parse({"name": task, "task": f"{TASKS}:{task}", **definition})
+    with database.transaction() as connection:
+        job_id = insert_job(connection, spec, NOW)
+        run = NewRun(job_id, NOW, Trigger.MANUAL, "default", 2, spec.retry.max_attempts)
+        (run_id,) = insert_runs(connection, [run], NOW)
+    return run_id
+
+
+def eventually(check: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_worker_stops_a_silent_task_and_retries_it_by_its_policy(
+    database: Database, worker: Worker, mode: Mode
+) -> None:
+    retry = {"strategy": "fixed", "max_attempts": 2, "initial_delay": 0, "jitter": 0}
+    run_id = add_run(
+        database,
+        "hang_at_first",
+        args=[2],
+        mode=mode,
+        retry=retry,
+        timeout="60s",
+        heartbeat_timeout=SILENCE,
+    )
+    started = time.monotonic()
+    worker.tick(NOW)
+    worker.join()
+    assert time.monotonic() - started < 1.9, "stopped at its silence, not at the task's end"
+    assert shown(database, run_id) == [("timed_out", None, None)]
+    worker.tick(NOW)  # the retry, at once by its policy
+    worker.join()
+    assert shown(database, run_id) == [
+        ("timed_out", None, None),
+        ("succeeded", NOW, "done at last"),
+    ]
+    with database.transaction(write=False) as connection:
+        first = attempts_of(connection, run_id)[0]
+    assert first.error is not None and first.error.startswith("no heartbeat for 0.5 s")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_worker_records_heartbeats_with_its_lease_renewal_not_per_call(
+    database: Database, worker: Worker, mode: Mode
+) -> None:
+    run_id = add_run(database, "tight_loop", args=[30], mode=mode, heartbeat_timeout="5s")
+    worker.tick(NOW)
+    time.sleep(0.5)  # thousands of heartbeats
+    assert shown(database, run_id) == [("running", None, None)], "no write per heartbeat"
+    worker.heartbeat()
+    ((status, beat_at, progress),) = shown(database, run_id)
+    assert (status, beat_at) == ("running", NOW)
+    assert progress is not None and progress.startswith("call ")
+    worker.interrupt()  # stops the task, handing its run back
+    assert worker.join(10)
+    assert shown(database, run_id) == [("interrupted", NOW, progress)], "the hand-back keeps it"

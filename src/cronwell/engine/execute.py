@@ -108,11 +108,12 @@ class Pulse:
     heartbeat with its lease renewal. Each value is one attribute, replaced whole, so readers
     need no lock."""
 
-    __slots__ = ("__weakref__", "last", "silent_since")
+    __slots__ = ("__weakref__", "last", "recorded", "silent_since")
 
     def __init__(self) -> None:
         self.silent_since = time.monotonic()
         self.last: Heartbeat | None = None
+        self.recorded: Heartbeat | None = None  # the last heartbeat the store has, if known
 
     def beat(self, at: datetime, progress: str | None) -> None:
         if progress is None and self.last is not None:

@@ -22,7 +22,8 @@ import socket
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+import weakref
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager
 from dataclasses import replace
@@ -36,6 +37,8 @@ from cronwell.engine.clock import Clock, SystemClock
 from cronwell.engine.execute import (
     AttemptContext,
     Command,
+    Heartbeat,
+    Pulse,
     Target,
     TaskPath,
     execute,
@@ -49,6 +52,7 @@ from cronwell.spec import JobSpec, Mode, OnDead
 from cronwell.store.database import Database
 from cronwell.store.jobs import disable_dead, specs_of
 from cronwell.store.runs import (
+    AttemptBeat,
     ClaimedRun,
     Finish,
     Outcome,
@@ -57,6 +61,7 @@ from cronwell.store.runs import (
     finish_attempts,
     hand_back,
     next_claimable_at,
+    record_heartbeats,
     renew_leases,
 )
 from cronwell.store.workers import beat_worker, register_worker, stop_worker
@@ -101,6 +106,10 @@ class Worker:
         self._lock = threading.Lock()
         self._all_ended = threading.Condition(self._lock)  # every run in flight has ended
         self._specs = SpecCache()
+        # The pulse of each attempt (run id, number), as long as the attempt's context lives.
+        self._pulses: weakref.WeakValueDictionary[tuple[int, int], Pulse] = (
+            weakref.WeakValueDictionary()
+        )
         self._interrupted = False
         self._is_registered = False
 
@@ -200,16 +209,23 @@ class Worker:
                 self._running.pop(finish.run.id, None)
 
     def heartbeat(self, now: datetime | None = None) -> None:
-        """Renew the leases of runs in flight; stop those cancelled or no longer ours."""
+        """Renew the leases of runs in flight and record their tasks' last heartbeats, in one
+        transaction; stop those cancelled or no longer ours."""
         now = now or self.clock.now()
         with self._lock:
             in_flight = {run_id: cancel for run_id, (_, cancel, _) in self._running.items()}
+            numbers = {run_id: run.attempt for run_id, (run, _, _) in self._running.items()}
+            pulses = dict(self._pulses)
+        beats = _unrecorded(pulses, numbers)
         with self.database.transaction() as connection:
             beat_worker(connection, self.id, now)
             held = renew_leases(
                 connection, owner=self.id, run_ids=list(in_flight), until=now + self.lease
             )
+            record_heartbeats(connection, self.id, [beat for beat, _, _ in beats])
             to_cancel = cancel_requested(connection, list(held))
+        for _, pulse, last in beats:  # committed: later renewals need not write them again
+            pulse.recorded = last
         for run_id, cancel in in_flight.items():
             if run_id not in held or run_id in to_cancel:
                 cancel.set()
@@ -400,13 +416,14 @@ class Worker:
         try:
             start_in_thread(
                 target,
-                context=AttemptContext(run.id, run.attempt, run.scheduled_for),
+                context=self._context(run),
                 cancel=cancel,
                 now=self.clock.now,
                 on_end=on_end,
                 args=run.args or spec.args,
                 kwargs=run.kwargs or spec.kwargs,
                 timeout=spec.timeout,
+                heartbeat_timeout=spec.heartbeat_timeout,
             )
         except Exception:
             on_end(self._broken(run, "could not start"))
@@ -419,13 +436,14 @@ class Worker:
             try:
                 outcome = execute(
                     target_of(spec),
-                    context=AttemptContext(run.id, run.attempt, run.scheduled_for),
+                    context=self._context(run),
                     cancel=cancel,
                     now=self.clock.now,
                     args=run.args or spec.args,
                     kwargs=run.kwargs or spec.kwargs,
                     timeout=spec.timeout,
                     mode=spec.mode,
+                    heartbeat_timeout=spec.heartbeat_timeout,
                 )
             except ValueError as error:  # a task the worker cannot even start
                 outcome = Outcome(AttemptStatus.FAILED, self.clock.now(), error=str(error))
@@ -439,6 +457,13 @@ class Worker:
                 extra={"event": "attempt.lost", "run_id": run.id},
             )
             raise
+
+    def _context(self, run: ClaimedRun) -> AttemptContext:
+        """The context of the run's attempt, starting now; ``heartbeat`` finds its pulse."""
+        pulse = Pulse()
+        with self._lock:
+            self._pulses[run.id, run.attempt] = pulse
+        return AttemptContext(run.id, run.attempt, run.scheduled_for, pulse=pulse)
 
     def _broken(self, run: ClaimedRun, what: str) -> Outcome:
         """A failed attempt for an error of the worker's own, not of the task: the traceback
@@ -497,6 +522,19 @@ def _once(function: Callable[[Outcome], None]) -> Callable[[Outcome], None]:
         function(outcome)
 
     return once
+
+
+def _unrecorded(
+    pulses: Mapping[tuple[int, int], Pulse], numbers: Mapping[int, int]
+) -> list[tuple[AttemptBeat, Pulse, Heartbeat]]:
+    """The last heartbeats of the attempts in flight (``numbers``: run id to attempt number)
+    that the store does not have yet, each with its pulse."""
+    found = []
+    for (run_id, number), pulse in pulses.items():
+        last = pulse.last
+        if last is not None and last is not pulse.recorded and numbers.get(run_id) == number:
+            found.append((AttemptBeat(run_id, number, last.at, last.progress), pulse, last))
+    return found
 
 
 def _changes_more(finish: Finish, spec: JobSpec) -> bool:

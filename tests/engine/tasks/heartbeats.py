@@ -30,10 +30,10 @@ def hang_at_first(seconds: float, ctx: TaskContext) -> None:
 
 
 def tight_loop(seconds: float, ctx: TaskContext) -> None:
-    """Heartbeat as fast as it can for ``seconds``; says how many times."""
+    """Heartbeat as fast as it can for ``seconds``, or until cancelled; says how many times."""
     calls = 0
     end = time.monotonic() + seconds
-    while time.monotonic() < end:
+    while time.monotonic() < end and not ctx.cancelled:
         calls += 1
         if calls % 2:
             ctx.heartbeat()  # keeps the progress given last
