@@ -28,7 +28,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -455,7 +455,10 @@ def run(args: argparse.Namespace, peers: list[Peer], size: Size) -> tuple[list[R
                     continue
                 print(f"running {peer.name} {group} ({store}), {load()}", flush=True)
                 try:
-                    found = STEPS[group](peer, store, args.postgres_url, size)
+                    rounds = size.rounds if group in engine.ROUNDED else 1
+                    found = medians(
+                        [STEPS[group](peer, store, args.postgres_url, size) for _ in range(rounds)]
+                    )
                 except (PeerError, TimeoutError, subprocess.TimeoutExpired) as error:
                     print(f"FAILED: {peer.name} {group} ({store}): {error}")
                     continue
@@ -464,6 +467,19 @@ def run(args: argparse.Namespace, peers: list[Peer], size: Size) -> tuple[list[R
                     key = ("sqlite" if row.store == "memory" else row.store, row.name)
                     rows.append(Row(**{**_fields(row), "cronwell": ours.get(key)}))
     return rows, measured
+
+
+def medians(rounds: list[list[Row]]) -> list[Row]:
+    """Each row of the round whose value is the median of all rounds, as bench/engine.py
+    reports cronwell's figures, with every round's value in the note."""
+    if len(rounds) == 1:
+        return rounds[0]
+    found = []
+    for same in zip(*rounds, strict=True):
+        middle = sorted(same, key=lambda row: row.value)[len(same) // 2]
+        values = ", ".join(_number(row.value) for row in same)
+        found.append(replace(middle, note=f"{middle.note}; median of {values}"))
+    return found
 
 
 def _fields(row: Row) -> dict[str, Any]:
