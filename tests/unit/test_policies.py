@@ -30,6 +30,7 @@ from cronwell.policies import (
     OverlapAction,
     OverlapDecision,
     OverlapPolicy,
+    Overlaps,
     PolicyError,
     Priority,
     RetryPolicy,
@@ -116,6 +117,7 @@ def test_policies_exports() -> None:
         "OverlapAction",
         "OverlapDecision",
         "OverlapPolicy",
+        "Overlaps",
         "PolicyError",
         "Priority",
         "RetryPolicy",
@@ -361,6 +363,24 @@ def test_overlap_decisions(
     overlap: OverlapPolicy, active: list[ActiveRun], expected: OverlapDecision
 ) -> None:
     assert decide_overlap(overlap, active) == expected
+
+
+@pytest.mark.parametrize(
+    ("overlap", "active", "statuses", "cancel"),
+    [
+        (OverlapPolicy.ALLOW, [RUNNING], ["pending", "pending"], []),
+        (OverlapPolicy.FORBID, [], ["pending", "skipped", "skipped"], []),
+        (OverlapPolicy.QUEUE, [], ["pending", "waiting", "skipped"], []),
+        (OverlapPolicy.QUEUE, [RUNNING], ["waiting", "skipped"], []),
+        (OverlapPolicy.REPLACE, [RUNNING, PENDING], ["pending", "pending"], [7, 9]),
+    ],
+)
+def test_runs_decided_one_after_another_see_the_ones_before(
+    overlap: OverlapPolicy, active: list[ActiveRun], statuses: list[str], cancel: list[int]
+) -> None:
+    overlaps = Overlaps(overlap, active)
+    assert [overlaps.decide()[1] for _ in statuses] == statuses
+    assert overlaps.cancel == cancel, "only stored runs are cancelled; new ones have no id"
 
 
 def test_an_active_run_is_pending_running_or_retrying() -> None:
