@@ -607,11 +607,16 @@ _STATUSES = {"active": True, "paused": False, None: None}
 
 
 def plan_apply(current: Mapping[str, JobRow], specs: list[JobSpec], *, prune: bool) -> Plan:
-    """Compare the stored definitions with ``specs`` by their canonical form."""
+    """Compare the stored definitions with ``specs`` by their canonical form. A stored form
+    is read as today's code reads it first: one stored before a field was added lacks it,
+    and is not a change for that."""
     create = tuple(spec for spec in specs if spec.name not in current)
     known = [spec for spec in specs if spec.name in current]
-    update = tuple(spec for spec in known if spec.canonical() != current[spec.name].spec)
-    unchanged = tuple(spec.name for spec in known if spec.canonical() == current[spec.name].spec)
+    stored = {
+        spec.name: JobSpec.from_canonical(current[spec.name].spec).canonical() for spec in known
+    }
+    update = tuple(spec for spec in known if spec.canonical() != stored[spec.name])
+    unchanged = tuple(spec.name for spec in known if spec.canonical() == stored[spec.name])
     named = {spec.name for spec in specs}
     delete = tuple(sorted(name for name in current if name not in named)) if prune else ()
     return Plan(create, update, unchanged, delete)

@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import TextClause, select, text
+from sqlalchemy import TextClause, select, text, update
 
 from cronwell.app import Cronwell, JobExists, JobNotFound, RunEnded, VersionConflict
 from cronwell.engine.clock import ManualClock
@@ -203,6 +203,18 @@ def test_re_applying_an_unchanged_definition_keeps_a_pause_made_by_hand(app: Cro
     app.resume_schedule("sync")
     app.apply([spec])  # the file now says enabled again: that is a change, and it wins
     assert app.get_schedule("sync").is_enabled
+
+
+def test_a_definition_stored_before_a_field_existed_is_not_changed_by_re_applying(
+    app: Cronwell,
+) -> None:
+    spec = JobSpec.parse({"name": "sync", "command": "true", "schedule": "@hourly"})
+    app.apply([spec])
+    older = {key: value for key, value in spec.canonical().items() if key != "heartbeat_timeout"}
+    with app.database.transaction() as connection:
+        connection.execute(update(jobs).where(jobs.c.name == "sync").values(spec=older))
+    assert app.apply([spec]).unchanged == ("sync",)
+    assert app.get_schedule("sync").version == 1
 
 
 def test_misuse_of_the_api_is_refused_clearly(app: Cronwell) -> None:
