@@ -16,6 +16,7 @@ task sees) and imports only the standard library, so the child starts fast.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import inspect
 import json
@@ -116,6 +117,16 @@ def call(
 
 
 def _takes_context(function: Callable[..., Any]) -> bool:
+    try:
+        return _has_ctx_parameter(function)
+    except TypeError:  # an unhashable callable: not cached
+        return _has_ctx_parameter.__wrapped__(function)
+
+
+@functools.lru_cache(maxsize=1024)
+def _has_ctx_parameter(function: Callable[..., Any]) -> bool:
+    # Cached: a worker in thread mode calls the same few tasks thousands of times a second,
+    # and reading a signature costs more than a no-op task.
     try:
         return "ctx" in inspect.signature(function).parameters
     except (TypeError, ValueError):  # some builtins have no signature

@@ -494,6 +494,8 @@ def _storable(value: Any) -> Any:
     """``value`` with each NUL character replaced by U+FFFD: PostgreSQL's text and jsonb
     refuse NUL, and a task's output may hold one. SQLite could store it; it gets the same,
     so both stores show the same history."""
+    if value is None:  # most attempts: no output, no logs
+        return None
     if isinstance(value, str):
         return value.replace("\0", "\ufffd") if "\0" in value else value
     if isinstance(value, list):
