@@ -9,12 +9,16 @@ since.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from typing import Any
 
+import psycopg
+from psycopg.types.json import Json
 from sqlalchemy import (
     Connection,
     String,
@@ -24,11 +28,14 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     select,
     text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 
 from cronwell.lifecycle import ACTIVE, AttemptStatus, RunStatus, Trigger
 from cronwell.store.dialect import has_writable_ctes, insert_ignoring_conflicts
@@ -188,7 +195,7 @@ def insert_asked_run(
     run = replace(template, scheduled_for=at, not_before=asked, args=args, kwargs=kwargs)
     params = _run_row(run, asked) | {"live_job": template.job_id, "live_version": job_version}
     if has_writable_ctes(connection):
-        return connection.execute(_ASK_AND_SIGNAL, params).scalar_one_or_none()
+        return _ask_on_postgresql(connection, params)
     run_id = connection.execute(_ASK_SQLITE, params).scalar_one_or_none()
     if run_id is not None:
         notify(connection, RUNS)
@@ -216,7 +223,41 @@ _ASKED = (
     .cte("asked")
 )
 # pg_notify is evaluated once per row made, and delivered at commit like notify().
-_ASK_AND_SIGNAL = select(_ASKED.c.id, func.pg_notify(literal(RUNS, String()), literal("")))
+_ASK_AND_SIGNAL = select(
+    _ASKED.c.id, func.pg_notify(bindparam("channel", type_=String()), literal_column("''"))
+)
+
+
+def _ask_on_postgresql(connection: Connection, params: dict[str, Any]) -> int | None:
+    """``_ASK_AND_SIGNAL`` sent through psycopg itself, on the connection's own driver
+    connection (in autocommit mode: ``Database.statements``). What SQLAlchemy does around
+    one execution (processing parameters, an execution context, a result) cost more than
+    the statement's round trip, and this statement is what every ``trigger_now`` runs.
+    The parameters are given as SQLAlchemy would give them; driver errors are raised as
+    SQLAlchemy's, as from any other statement."""
+    sql = _asked_sql(connection.dialect)
+    values = {name: _driver_value(name, value) for name, value in params.items()}
+    values["channel"] = RUNS
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    try:
+        row = driver.execute(sql, values).fetchone()
+    except psycopg.Error as error:
+        raise DBAPIError.instance(sql, values, error, psycopg.Error) from error
+    return None if row is None else int(row[0])
+
+
+@functools.cache
+def _asked_sql(dialect: Dialect) -> str:
+    return str(_ASK_AND_SIGNAL.compile(dialect=dialect))
+
+
+def _driver_value(name: str, value: Any) -> Any:
+    if name in ("args", "kwargs"):
+        return Json(value)  # as SQLAlchemy's JSON type stores it: None as JSON null
+    if isinstance(value, Enum):
+        return value.value
+    return value
 
 
 def _free_instants(
