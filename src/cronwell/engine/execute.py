@@ -46,7 +46,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from functools import partial
+from functools import lru_cache, partial
 from queue import SimpleQueue
 from typing import IO, Any
 
@@ -575,7 +575,7 @@ class _ThreadAttempt:
     def run(self, task: _Call, context: TaskContext) -> None:
         error = None
         try:
-            call(resolve(task.path), task.args, task.kwargs, context)
+            call(_resolved(task.path), task.args, task.kwargs, context)
         except BaseException:
             error = traceback.format_exc()
         if self.cancel.is_set():  # it returned asked to stop: it stopped, whatever it did
@@ -655,6 +655,14 @@ class _Watch:
             with self._lock:
                 self._attempts = [each for each in self._attempts if id(each) not in ended]
             time.sleep(POLL)
+
+
+@lru_cache(maxsize=1024)
+def _resolved(path: str) -> Callable[..., Any]:
+    """``resolve``, remembered: a thread-mode task's module is imported once per process
+    anyway, and finding it again cost more than a short task. A path that fails to resolve
+    is not remembered: its next attempt tries again."""
+    return resolve(path)
 
 
 class _TaskThreads:

@@ -254,7 +254,7 @@ def _asked_sql(dialect: Dialect) -> str:
 
 def _driver_value(name: str, value: Any) -> Any:
     if name in ("args", "kwargs"):
-        return Json(value)  # as SQLAlchemy's JSON type stores it: None as JSON null
+        return None if value is None else Json(value)  # as the columns' type stores them
     if isinstance(value, Enum):
         return value.value
     return value

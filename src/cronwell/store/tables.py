@@ -85,8 +85,10 @@ runs = Table(
     Column("max_attempts", Integer, nullable=False),
     Column("lease_owner", String(64), nullable=True),
     Column("lease_expires_at", UtcDateTime, nullable=True),
-    Column("args", JSON, nullable=True),  # overrides of the job's args for this run
-    Column("kwargs", JSON, nullable=True),
+    # Overrides of the job's args for this run. None is stored as SQL NULL, not JSON null:
+    # a worker claiming runs without overrides then has nothing to decode.
+    Column("args", JSON(none_as_null=True), nullable=True),
+    Column("kwargs", JSON(none_as_null=True), nullable=True),
     Column("covers", Integer, nullable=False, server_default=text("1")),  # missed spans
     Column("covers_from", UtcDateTime, nullable=True),
     Column("is_cancel_requested", Boolean, nullable=False, server_default=text("false")),
