@@ -27,7 +27,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import psycopg
 from sqlalchemy import bindparam, create_engine, func, select, text, update
@@ -481,15 +481,28 @@ def run_store(
 ROUNDED = ("enqueue", "drain", "latency")  # short enough to run size.rounds times
 
 
-def medians(rounds: list[list[Figure]]) -> list[Figure]:
+class Measured(Protocol):
+    """A figure of one round: ours (``Figure``) or a peer's (``peers.Row``)."""
+
+    @property
+    def value(self) -> float: ...
+
+    @property
+    def note(self) -> str: ...
+
+
+M = TypeVar("M", bound=Measured)
+
+
+def medians(rounds: list[list[M]]) -> list[M]:
     """Each figure of the round whose value is the median of all rounds (its note is that
-    round's), with every round's value in the note."""
+    round's), with every round's value in the note. The figures are dataclasses."""
     if len(rounds) == 1:
         return rounds[0]
     found = []
     for same in zip(*rounds, strict=True):
         middle = sorted(same, key=lambda figure: figure.value)[len(same) // 2]
-        values = ", ".join(_number(figure.value) for figure in same)
+        values = ", ".join(number(figure.value) for figure in same)
         note = "; ".join(part for part in (middle.note, f"median of {values}") if part)
         found.append(replace(middle, note=note))
     return found
@@ -499,7 +512,7 @@ def table(figures: list[Figure]) -> str:
     lines = [f"{'store':<11} {'figure':<38} {'value':>12} {'unit':<7} {'target':<9} result  note"]
     for figure in figures:
         result = {True: "PASS", False: "FAIL", None: ""}[figure.is_met]
-        value = _number(figure.value)
+        value = number(figure.value)
         lines.append(
             f"{figure.store:<11} {figure.name:<38} {value:>12} {figure.unit:<7} "
             f"{figure.target:<9} {result:<6}  {figure.note}".rstrip()
@@ -507,7 +520,8 @@ def table(figures: list[Figure]) -> str:
     return "\n".join(lines)
 
 
-def _number(value: float) -> str:
+def number(value: float) -> str:
+    """A figure as the tables print it."""
     return f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
 
 

@@ -28,7 +28,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 import engine
-from engine import FULL, POSTGRES_ENV, QUICK, Figure, Size, percentile
+from engine import FULL, POSTGRES_ENV, QUICK, Figure, Size, medians, number, percentile
 
 BENCH = Path(__file__).resolve().parent
 VENV = BENCH / ".peers-venv"
@@ -411,17 +411,13 @@ def table(rows: list[Row]) -> str:
         f"{'cronwell':>10} {'ratio':>6}  note"
     ]
     for row in rows:
-        ours = "" if row.cronwell is None else _number(row.cronwell)
+        ours = "" if row.cronwell is None else number(row.cronwell)
         ratio = "" if row.cronwell is None else f"{row.cronwell / row.value:.2f}"
         lines.append(
-            f"{row.store:<11} {row.name:<30} {row.peer:<19} {_number(row.value):>10} "
+            f"{row.store:<11} {row.name:<30} {row.peer:<19} {number(row.value):>10} "
             f"{row.unit:<7} {ours:>10} {ratio:>6}  {row.note}".rstrip()
         )
     return "\n".join(lines)
-
-
-def _number(value: float) -> str:
-    return f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
 
 
 def versions(status: dict[str, str | None]) -> str:
@@ -467,19 +463,6 @@ def run(args: argparse.Namespace, peers: list[Peer], size: Size) -> tuple[list[R
                     key = ("sqlite" if row.store == "memory" else row.store, row.name)
                     rows.append(Row(**{**_fields(row), "cronwell": ours.get(key)}))
     return rows, measured
-
-
-def medians(rounds: list[list[Row]]) -> list[Row]:
-    """Each row of the round whose value is the median of all rounds, as bench/engine.py
-    reports cronwell's figures, with every round's value in the note."""
-    if len(rounds) == 1:
-        return rounds[0]
-    found = []
-    for same in zip(*rounds, strict=True):
-        middle = sorted(same, key=lambda row: row.value)[len(same) // 2]
-        values = ", ".join(_number(row.value) for row in same)
-        found.append(replace(middle, note=f"{middle.note}; median of {values}"))
-    return found
 
 
 def _fields(row: Row) -> dict[str, Any]:
