@@ -27,14 +27,13 @@ from cronwell.engine.clock import ManualClock
 from cronwell.engine.leader import LeaderLease
 from cronwell.engine.scheduler import Scheduler
 from cronwell.engine.worker import Worker
-from cronwell.lifecycle import Trigger
 from cronwell.spec import JobSpec
 from cronwell.store.database import Database
 from cronwell.store.jobs import insert_job
 from cronwell.store.leases import Lease, list_leases
-from cronwell.store.runs import NewRun, insert_runs
 from cronwell.store.tables import attempts, runs
 from cronwell.store.workers import list_workers
+from tests.engine.rows import job_with_run
 
 NOW = datetime(2026, 6, 1, 10, 0, 0, 500000, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -140,12 +139,7 @@ def add_job(database: Database, **definition: Any) -> int:
 
 def add_run(database: Database, when: datetime = NOW, **definition: Any) -> int:
     """A job from ``definition`` and one pending run of it, due ``when``."""
-    spec = JobSpec.parse({"name": "job", **definition})
-    with database.transaction() as connection:
-        job_id = insert_job(connection, spec, when)
-        run = NewRun(job_id, when, Trigger.MANUAL, spec.queue, 2, spec.retry.max_attempts)
-        (run_id,) = insert_runs(connection, [run], when)
-    return run_id
+    return job_with_run(database, when, **definition)
 
 
 def run_rows(database: Database) -> list[Any]:

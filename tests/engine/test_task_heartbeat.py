@@ -35,6 +35,7 @@ from cronwell.store.runs import (
     record_heartbeats,
     take_back_expired,
 )
+from tests.engine.rows import job_with_run
 
 ROOT = Path(__file__).resolve().parents[2]
 TASKS = "tests.engine.tasks.heartbeats"
@@ -214,12 +215,7 @@ def test_runs_show_gives_each_attempts_last_heartbeat_and_progress(
 
 def add_run(database: Database, task: str, **definition: Any) -> int:
     """A job running ``task`` of this module's tasks and one pending run of it, due now."""
-    spec = JobSpec.parse({"name": task, "task": f"{TASKS}:{task}", **definition})
-    with database.transaction() as connection:
-        job_id = insert_job(connection, spec, NOW)
-        run = NewRun(job_id, NOW, Trigger.MANUAL, "default", 2, spec.retry.max_attempts)
-        (run_id,) = insert_runs(connection, [run], NOW)
-    return run_id
+    return job_with_run(database, NOW, name=task, task=f"{TASKS}:{task}", **definition)
 
 
 def eventually(check: Any, timeout: float = 10.0) -> None:

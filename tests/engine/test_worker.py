@@ -10,24 +10,17 @@ from sqlalchemy import select
 from cronwell.engine.clock import ManualClock
 from cronwell.engine.reaper import Reaper
 from cronwell.engine.worker import Worker
-from cronwell.lifecycle import Trigger
-from cronwell.spec import JobSpec
 from cronwell.store.database import Database
-from cronwell.store.jobs import insert_job
-from cronwell.store.runs import NewRun, claim_runs, insert_runs
+from cronwell.store.runs import claim_runs
 from cronwell.store.tables import attempts, jobs, runs
+from tests.engine.rows import job_with_run
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def add_run(database: Database, **definition: Any) -> int:
     """A job from ``definition`` and one pending run of it, due now."""
-    spec = JobSpec.parse({"name": "job", **definition})
-    with database.transaction() as connection:
-        job_id = insert_job(connection, spec, NOW)
-        run = NewRun(job_id, NOW, Trigger.MANUAL, spec.queue, 2, spec.retry.max_attempts)
-        (run_id,) = insert_runs(connection, [run], NOW)
-    return run_id
+    return job_with_run(database, NOW, **definition)
 
 
 def run_row(database: Database, run_id: int) -> Any:
