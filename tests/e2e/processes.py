@@ -198,6 +198,7 @@ class Lease:
     acquired_at: datetime
     expires_at: datetime
     takeovers: int
+    holder: str | None  # "host pid N"
 
 
 class Store:

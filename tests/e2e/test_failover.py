@@ -8,6 +8,7 @@ Each process is a real ``cronwell scheduler`` or ``cronwell worker`` with a shor
 from __future__ import annotations
 
 import json
+import socket
 import time
 from contextlib import ExitStack
 from datetime import timedelta
@@ -124,6 +125,7 @@ def test_a_stand_by_scheduler_takes_over_from_a_killed_leader(
             eventually(taken_over, (TAKEOVER + SLACK).total_seconds(), "the stand-by leads")
             successor = store.leader()
             assert successor is not None
+            assert successor.holder == f"{socket.gethostname()} pid {second.pid}"
             # Fire for a few seconds more, then stop cleanly.
             eventually(
                 lambda: store.runs()[-1].scheduled_for >= killed_at + 5 * SECOND,
@@ -139,7 +141,7 @@ def test_a_stand_by_scheduler_takes_over_from_a_killed_leader(
     assert successor.takeovers == 1
     assert successor.acquired_at - killed_at <= TAKEOVER + SLACK
     (locks,) = json.loads(stats)
-    assert (locks["leader"], locks["leader_takeovers"]) == (successor.owner, 1)
+    assert (locks["leader"], locks["leader_takeovers"]) == (successor.holder, 1)
     assert_each_due_once(
         [run.scheduled_for for run in runs],
         first=first_due(EVERY_SECOND["schedule"], created),
