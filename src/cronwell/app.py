@@ -418,10 +418,13 @@ class Cronwell:
         return self._run_now(job, Trigger.RETRY, row.args, row.kwargs)
 
     def recover(self, job: int | str, *, retry: bool = False) -> int | None:
-        """Take a job out of the dead-letter queue: enable it again and, with ``retry``, run
-        its latest dead run once more (a new run, trigger ``retry``). Returns that run's id."""
+        """Take a job out of the dead-letter queue: enable it again if a dead run took it out
+        of service (``on_dead: disable``), and, with ``retry``, run its latest dead run once
+        more (a new run, trigger ``retry``). Returns that run's id. A job paused by hand
+        stays paused: recovering is not resuming."""
         found = self.get_schedule(job)
-        self._set_enabled(found.id, is_enabled=True)
+        if found.dead_reason is not None:
+            self._set_enabled(found.id, is_enabled=True)
         if not retry:
             return None
         with self.database.transaction(write=False) as connection:

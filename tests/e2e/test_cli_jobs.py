@@ -56,9 +56,14 @@ def test_a_dead_job_goes_to_the_dlq_and_comes_back(tmp_path: Path) -> None:
     assert (shown["enabled"], shown["dead_reason"]) == (False, "failed on attempt 1, the last")
     assert shown["status"]["error_count"] == 1
     assert out(tmp_path, "dlq", "recover", "doomed", "--retry").startswith(
-        "doomed: recovered, run "
+        "doomed: recovered: enabled again, run "
     )
     assert json.loads(out(tmp_path, "jobs", "show", "doomed"))["enabled"] is True
+    out(tmp_path, "jobs", "pause", "sync")
+    assert out(tmp_path, "dlq", "recover", "sync") == (
+        "sync: not taken out of service by a dead run; left as it was"
+    )
+    assert json.loads(out(tmp_path, "jobs", "show", "sync"))["enabled"] is False
     retried = json.loads(out(tmp_path, "runs", "list", "--json", "--job", "doomed"))
     assert [run["trigger"] for run in retried] == ["retry", "manual"]
     assert json.loads(out(tmp_path, "jobs", "history", "doomed", "--json")) == retried

@@ -244,6 +244,13 @@ def test_recovering_a_dead_run_retries_it_with_its_own_arguments(
     assert (row.trigger, row.args) == ("retry", ["special"])
 
 
+def test_recovering_leaves_a_job_paused_by_hand_paused(app: Cronwell) -> None:
+    job_id = app.schedule(command="true", name="sync")
+    app.pause_schedule(job_id)
+    assert app.recover(job_id) is None
+    assert not app.get_schedule(job_id).is_enabled, "recovering is not resuming"
+
+
 def test_apply_stores_registered_tasks_by_path_and_refuses_unknown_ones(app: Cronwell) -> None:
     app.task(sample.add, name="adder")
     good = JobSpec.parse({"name": "sum", "task": "adder"})

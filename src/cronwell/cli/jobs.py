@@ -151,8 +151,13 @@ def dlq_list(database: str | None, as_json: bool) -> None:
 def dlq_recover(job: str, database: str | None, retry: bool) -> None:
     """Enable JOB again (a job disabled by on_dead: disable), and optionally retry it."""
     app = open_app(database)
-    run_id = app.recover(_job(app, job).id, retry=retry)
-    click.echo(f"{job}: recovered" + (f", run {run_id} created" if run_id else ""))
+    found = _job(app, job)
+    run_id = app.recover(found.id, retry=retry)
+    if found.dead_reason is not None:
+        said = "recovered: enabled again"
+    else:  # enabled, or paused by hand: neither is for recover to change
+        said = "not taken out of service by a dead run; left as it was"
+    click.echo(f"{job}: {said}" + (f", run {run_id} created" if run_id else ""))
 
 
 def job_fields(job: Job) -> dict[str, Any]:
