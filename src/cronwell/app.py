@@ -422,9 +422,7 @@ class Cronwell:
         of service (``on_dead: disable``), and, with ``retry``, run its latest dead run once
         more (a new run, trigger ``retry``). Returns that run's id. A job paused by hand
         stays paused: recovering is not resuming."""
-        found = self.get_schedule(job)
-        if found.dead_reason is not None:
-            self._set_enabled(found.id, is_enabled=True)
+        found = self._set_enabled(job, is_enabled=True, only_if_dead=True)
         if not retry:
             return None
         with self.database.transaction(write=False) as connection:
@@ -529,17 +527,22 @@ class Cronwell:
         definition["name"] = name or default
         return definition
 
-    def _set_enabled(self, job: int | str, *, is_enabled: bool) -> None:
+    def _set_enabled(self, job: int | str, *, is_enabled: bool, only_if_dead: bool = False) -> Job:
+        """Pause or resume the job; with ``only_if_dead``, only if a dead run took it out of
+        service. Returns the job as it was read."""
         now = self.clock.now()
         with self.database.transaction() as connection:
             # Read and locked in the writing transaction: a schedule changed meanwhile is the
             # one planned, never an older one.
             found = Job.from_row(store_jobs.get_job(connection, job, lock=True))
+            if only_if_dead and found.dead_reason is None:
+                return found
             next_due = found.spec.schedule.next_after(now) if is_enabled else found.next_due_at
             notify(connection, JOBS)
             store_jobs.set_enabled(
                 connection, found.id, is_enabled=is_enabled, next_due_at=next_due, now=now
             )
+        return found
 
     def _set_paused(self, is_paused: bool) -> None:
         with self.database.transaction() as connection:
