@@ -63,6 +63,25 @@ class Mode(StrEnum):
     THREAD = "thread"
 
 
+class On(StrEnum):
+    """The state an upstream run must end in for its downstream to run."""
+
+    SUCCESS = "success"  # it ended succeeded
+    FAILURE = "failure"  # it ended dead (attempts exhausted)
+    COMPLETION = "completion"  # it ended succeeded or dead; skipped and cancelled runs do not
+
+
+@dataclass(frozen=True, slots=True)
+class Dependency:
+    """One entry of ``depends_on``: run after a run of ``job`` ends as ``on`` says."""
+
+    job: str
+    on: On = On.SUCCESS
+
+
+DEFAULT_WAIT_TIMEOUT = timedelta(hours=1)
+
+
 Duration = str | int | float | timedelta
 _P = TypeVar("_P")
 
@@ -95,6 +114,21 @@ def _custom(kind: str, message: str) -> PydanticCustomError:
     return PydanticCustomError(kind, message)
 
 
+class _Dependency(_Model):
+    job: str
+    on: On = On.SUCCESS
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"job": value} if isinstance(value, str) else value
+
+    @field_validator("job")
+    @classmethod
+    def _job(cls, value: str) -> str:
+        return _Job._name(value)
+
+
 class _Job(_Model):
     name: str
     timezone: str | None = None
@@ -116,6 +150,9 @@ class _Job(_Model):
     mode: Mode = Mode.PROCESS
     tags: list[str] = []
     metadata: dict[str, Any] = {}
+    depends_on: list[_Dependency] = []
+    fallback: list[str] = []
+    wait_timeout: Duration = DEFAULT_WAIT_TIMEOUT.total_seconds()
 
     @field_validator("name", "queue")
     @classmethod
@@ -125,10 +162,25 @@ class _Job(_Model):
             raise _custom("name", f"{value!r} {rule} (at most 200)")
         return value
 
-    @field_validator("tags")
+    @field_validator("tags", "fallback")
     @classmethod
     def _tags(cls, value: list[str]) -> list[str]:
         return [cls._name(tag) for tag in value]
+
+    @field_validator("depends_on")
+    @classmethod
+    def _depends_on(cls, value: list[_Dependency]) -> list[_Dependency]:
+        names = [dependency.job for dependency in value]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:  # one edge per pair: two would ask for two states at once
+            raise _custom("twice", f"{', '.join(map(repr, twice))} named more than once")
+        return value
+
+    @field_validator("wait_timeout")
+    @classmethod
+    def _wait_timeout(cls, value: Duration) -> Duration:
+        _checked(lambda: _duration(value, "wait_timeout"))
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -224,6 +276,9 @@ class JobSpec:
     mode: Mode = Mode.PROCESS
     tags: tuple[str, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    depends_on: tuple[Dependency, ...] = ()
+    fallback: tuple[str, ...] = ()
+    wait_timeout: timedelta = DEFAULT_WAIT_TIMEOUT
 
     @classmethod
     def parse(cls, data: Mapping[str, Any], place: str = "") -> JobSpec:
@@ -282,6 +337,9 @@ class JobSpec:
             "mode": self.mode,
             "tags": list(self.tags),
             "metadata": dict(self.metadata),
+            "depends_on": [{"job": each.job, "on": each.on} for each in self.depends_on],
+            "fallback": list(self.fallback),
+            "wait_timeout": self.wait_timeout.total_seconds(),
         }
 
 
@@ -348,6 +406,9 @@ def _build(model: _Job, place: str) -> JobSpec:
         mode=model.mode,
         tags=tuple(model.tags),
         metadata=dict(model.metadata),
+        depends_on=tuple(Dependency(each.job, each.on) for each in model.depends_on),
+        fallback=tuple(model.fallback),
+        wait_timeout=_duration(model.wait_timeout, "wait_timeout") or timedelta(0),
     )
 
 
@@ -381,6 +442,9 @@ def _trusted(data: Mapping[str, Any]) -> JobSpec:
         mode=Mode(data["mode"]),
         tags=tuple(data["tags"]),
         metadata=dict(data["metadata"]),
+        depends_on=tuple(Dependency(each["job"], On(each["on"])) for each in data["depends_on"]),
+        fallback=tuple(data["fallback"]),
+        wait_timeout=_duration(data["wait_timeout"], "wait_timeout") or timedelta(0),
     )
 
 
@@ -511,6 +575,7 @@ _UNION_PROBLEMS = {
     "schedule": "must be a schedule string or a mapping",
     "timeout": "must be a duration like 90s, 5m, 2h or 1d",
     "heartbeat_timeout": "must be a duration like 90s, 5m, 2h or 1d",
+    "wait_timeout": "must be a duration like 90s, 5m, 2h or 1d",
 }
 
 
