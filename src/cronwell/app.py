@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
+from cronwell.dag import Graph, build_graph
 from cronwell.engine.clock import Clock, SystemClock
 from cronwell.engine.leader import LeaderLease
 from cronwell.engine.reaper import Reaper
@@ -30,6 +31,7 @@ from cronwell.store import flags as store_flags
 from cronwell.store import jobs as store_jobs
 from cronwell.store import stats as store_stats
 from cronwell.store.database import DEFAULT_URL, Database
+from cronwell.store.edges import check_change, keep_edges, live_specs
 from cronwell.store.history import get_run, list_runs
 from cronwell.store.jobs import JobNotFound, JobRow
 from cronwell.store.migrate import upgrade
@@ -186,8 +188,11 @@ class Cronwell:
         with self.database.transaction() as connection:
             if _exists(connection, spec.name):
                 raise JobExists(f"name: a job named {spec.name!r} exists already")
+            graph = check_change(connection, changed=[spec])
             notify(connection, JOBS)
-            return store_jobs.insert_job(connection, spec, now)
+            job_id = store_jobs.insert_job(connection, spec, now)
+            keep_edges(connection, graph)
+            return job_id
 
     def get_schedule(self, job: int | str) -> Job:
         with self.database.transaction(write=False) as connection:
@@ -220,10 +225,12 @@ class Cronwell:
         now = self.clock.now()
         version = expected_version or current.version
         with self.database.transaction() as connection:
+            graph = check_change(connection, changed=[spec], was=[current.spec])
             notify(connection, JOBS)
             is_updated = store_jobs.update_job(
                 connection, current.id, spec, expected_version=version, now=now
             )
+            keep_edges(connection, graph)
         if not is_updated:
             raise VersionConflict(f"job {current.name!r} is no longer at version {version}")
         return self.get_schedule(current.id)
@@ -238,8 +245,10 @@ class Cronwell:
     def delete_schedule(self, job: int | str) -> None:
         found = self.get_schedule(job)
         with self.database.transaction() as connection:
+            graph = check_change(connection, deleted=[found.name])
             notify(connection, JOBS)
             store_jobs.delete_job(connection, found.id, self.clock.now())
+            keep_edges(connection, graph)
 
     def trigger_now(
         self,
@@ -392,8 +401,12 @@ class Cronwell:
         with self.database.transaction() as connection:
             current = {row.name: row for row in store_jobs.list_jobs(connection)}
             plan = plan_apply(current, specs, prune=prune)
+            places = {spec.name: f"jobs[{index}]" for index, spec in enumerate(specs)}
+            changed = [*plan.create, *plan.update]
+            graph = check_change(connection, changed=changed, deleted=plan.delete, places=places)
             if not dry_run:
                 _carry_out(connection, plan, current, now)
+                keep_edges(connection, graph)
                 notify(connection, JOBS)
         return plan
 
@@ -547,6 +560,17 @@ class Cronwell:
     def _set_paused(self, is_paused: bool) -> None:
         with self.database.transaction() as connection:
             store_flags.set_flag(connection, store_flags.PAUSED, is_paused, self.clock.now())
+
+    # --- dependencies between jobs ----------------------------------------------------------
+
+    def dependency_graph(self) -> Graph:
+        """The graph of the live jobs: ``depends_on`` and ``fallback`` edges, upstream first."""
+        with self.database.transaction(write=False) as connection:
+            return build_graph(live_specs(connection).values())
+
+    def topological_order(self) -> list[str]:
+        """Every live job's name, each after all its upstreams; ties by name."""
+        return self.dependency_graph().order()
 
 
 def _insert_asked(

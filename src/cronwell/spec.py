@@ -121,7 +121,13 @@ class _Dependency(_Model):
     @model_validator(mode="before")
     @classmethod
     def _shorthand(cls, value: Any) -> Any:
-        return {"job": value} if isinstance(value, str) else value
+        if isinstance(value, str):
+            return {"job": value}
+        if isinstance(value, Mapping) and True in value:
+            # YAML 1.1 reads a bare ``on:`` key as the boolean true (as GitHub Actions users
+            # know): it can only mean ``on`` here.
+            return {("on" if key is True else key): each for key, each in value.items()}
+        return value
 
     @field_validator("job")
     @classmethod

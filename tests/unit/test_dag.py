@@ -128,3 +128,8 @@ def test_a_stored_form_from_before_dependencies_loads_with_the_defaults() -> Non
     loaded = JobSpec.from_canonical(stored)
     assert (loaded.depends_on, loaded.fallback) == ((), ())
     assert loaded.wait_timeout.total_seconds() == 3600
+
+
+def test_a_yaml_on_key_read_as_true_still_means_on() -> None:
+    spec = job("transform", depends_on=[{"job": "extract", True: "failure"}])
+    assert spec.depends_on[0].on is On.FAILURE

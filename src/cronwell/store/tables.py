@@ -95,6 +95,9 @@ runs = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("started_at", UtcDateTime, nullable=True),
     Column("finished_at", UtcDateTime, nullable=True),
+    # The upstream run whose end made this one (trigger dependency). No foreign key: history
+    # is pruned run by run, and a run outlives the one it came from.
+    Column("upstream_run_id", Id, nullable=True),
     # Guarantee 1: each (job, due time) yields at most one run, however many schedulers race.
     UniqueConstraint("job_id", "scheduled_for"),
 )
@@ -138,6 +141,19 @@ attempts = Table(
     Column("progress", Text, nullable=True),
     UniqueConstraint("run_id", "number"),
 )
+
+# The dependency graph of the live jobs (cronwell.dag), kept in step with their definitions
+# in the transaction that writes them. ``is_trigger``: the upstream run's end makes the
+# downstream's run (a fallback, or a downstream without a schedule of its own).
+job_edges = Table(
+    "job_edges",
+    metadata,
+    Column("upstream_job_id", Id, ForeignKey("jobs.id"), primary_key=True),
+    Column("downstream_job_id", Id, ForeignKey("jobs.id"), primary_key=True),
+    Column("kind", String(20), primary_key=True),
+    Column("is_trigger", Boolean, nullable=False),
+)
+Index("ix_job_edges_downstream_job_id", job_edges.c.downstream_job_id)
 
 workers = Table(
     "workers",

@@ -1,0 +1,50 @@
+"""jobs depend on jobs: the edges between them, and the upstream run a run came from
+
+Revision ID: 0006
+Revises: 0003
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade() -> None:
+    # The graph the definitions declare, kept in step with them, so a run's end finds the
+    # runs it makes by one set-based statement instead of reading every definition.
+    op.create_table(
+        "job_edges",
+        sa.Column("upstream_job_id", _ID, nullable=False),
+        sa.Column("downstream_job_id", _ID, nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("is_trigger", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["upstream_job_id"], ["jobs.id"], name=op.f("fk_job_edges_upstream_job_id_jobs")
+        ),
+        sa.ForeignKeyConstraint(
+            ["downstream_job_id"], ["jobs.id"], name=op.f("fk_job_edges_downstream_job_id_jobs")
+        ),
+        sa.PrimaryKeyConstraint(
+            "upstream_job_id", "downstream_job_id", "kind", name=op.f("pk_job_edges")
+        ),
+    )
+    op.create_index("ix_job_edges_downstream_job_id", "job_edges", ["downstream_job_id"])
+    # Which upstream run made this one (trigger dependency); empty for every other run.
+    with op.batch_alter_table("runs") as batch:
+        batch.add_column(sa.Column("upstream_run_id", _ID, nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("runs") as batch:
+        batch.drop_column("upstream_run_id")
+    op.drop_index("ix_job_edges_downstream_job_id", table_name="job_edges")
+    op.drop_table("job_edges")
