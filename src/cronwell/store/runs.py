@@ -39,8 +39,9 @@ from sqlalchemy.exc import DBAPIError
 
 from cronwell.lifecycle import ACTIVE, AttemptStatus, RunStatus, Trigger
 from cronwell.store.dialect import has_writable_ctes, insert_ignoring_conflicts
+from cronwell.store.edges import fire_downstreams
 from cronwell.store.signals import CANCELS, RUNS, notify
-from cronwell.store.tables import attempts, jobs, runs
+from cronwell.store.tables import attempts, job_edges, jobs, runs
 from cronwell.store.types import UtcDateTime
 
 
@@ -78,6 +79,8 @@ class ClaimedRun:
     started_at: datetime
     lease_expires_at: datetime
     job_version: int = 0  # the job's version at the claim: which definition to run
+    # Whether the job's runs, as the claim found its edges, make other jobs' runs as they end.
+    has_downstreams: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,6 +346,12 @@ _CLAIMED_COLUMNS = (
     runs.c.kwargs,
     # Read with the claim, so a worker that knows this version of the job reads nothing more.
     select(jobs.c.version).where(jobs.c.id == runs.c.job_id).scalar_subquery().label("version"),
+    # Read with the claim too: a run whose end makes no other run settles as before, without
+    # a statement more.
+    select(job_edges.c.kind)
+    .where(job_edges.c.upstream_job_id == runs.c.job_id, job_edges.c.is_trigger)
+    .exists()
+    .label("has_downstreams"),
 )
 
 
@@ -402,6 +411,7 @@ def _claimed(row: Any, started_at: datetime, lease_expires_at: datetime) -> Clai
         started_at=started_at,
         lease_expires_at=lease_expires_at,
         job_version=row.version,
+        has_downstreams=bool(row.has_downstreams),
     )
 
 
@@ -435,6 +445,11 @@ class Finish:
     not_before: datetime | None = None
     reason: str | None = None
     has_queue: bool = False
+
+    @property
+    def makes_runs(self) -> bool:
+        """Whether this end may make runs of downstream jobs: then it must commit with them."""
+        return self.run.has_downstreams and self.run_status in _FIRING
 
 
 def finish_attempt(
@@ -476,7 +491,16 @@ def finish_attempts(connection: Connection, owner: str, finishes: Sequence[Finis
         connection,
         sorted({f.run.job_id for f in moving if f.has_queue and f.run_status.is_finished}),
     )
+    fired = [f for f in moving if f.makes_runs]
+    if fired:
+        ended_at = max(f.outcome.finished_at for f in fired)
+        fire_downstreams(connection, [f.run.id for f in fired], ended_at)
     return moving
+
+
+# The ends that may make downstream runs (cronwell.store.edges); a settle may then need a
+# transaction: see ``Finish.makes_runs``.
+_FIRING = frozenset({RunStatus.SUCCEEDED, RunStatus.DEAD})
 
 
 def _finish_run_by_run(
