@@ -9,7 +9,7 @@ no job depends on itself and no path leads back to where it started.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -176,3 +176,57 @@ def dependents(specs: Iterable[JobSpec], names: set[str]) -> dict[str, list[str]
 
 def _join(*parts: str) -> str:
     return ".".join(part for part in parts if part)
+
+
+WAITING_FOR_UPSTREAM = "waiting for upstream"  # the reason of a run held by its upstreams
+NOT_MET = "dependency not met"  # the reason of a run skipped for them
+
+_ACTIVE = frozenset({"pending", "running", "retrying", "waiting"})
+_SATISFYING = {
+    EdgeKind.SUCCESS: frozenset({"succeeded"}),
+    EdgeKind.FAILURE: frozenset({"dead"}),
+    EdgeKind.COMPLETION: frozenset({"succeeded", "dead"}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """What a gated run's upstream did since the job's previous due time: the status of its
+    latest run then (None: no run at all)."""
+
+    job: str
+    kind: EdgeKind
+    status: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class GateDecision:
+    """What becomes of a due run of a job with a schedule and dependencies: ``status`` is
+    ``pending``, ``waiting`` or ``skipped``, with the reason of the last two."""
+
+    status: str
+    reason: str | None = None
+
+
+def gate(upstreams: Sequence[Upstream], *, is_past_deadline: bool) -> GateDecision:
+    """Pending when every upstream's latest run ended as its edge requires; skipped when one
+    cannot any more (no run, or it ended otherwise), or when one is still unfinished at the
+    deadline; waiting, naming the unfinished ones, until then."""
+    unmet = [_unmet(each) for each in upstreams if each.status not in _ACTIVE]
+    unmet = [problem for problem in unmet if problem]
+    if unmet:
+        return GateDecision("skipped", f"{NOT_MET}: {'; '.join(unmet)}")
+    unfinished = [each.job for each in upstreams if each.status in _ACTIVE]
+    if not unfinished:
+        return GateDecision("pending")
+    if is_past_deadline:
+        return GateDecision("skipped", f"{NOT_MET}: {', '.join(unfinished)} unfinished")
+    return GateDecision("waiting", f"{WAITING_FOR_UPSTREAM}: {', '.join(unfinished)}")
+
+
+def _unmet(upstream: Upstream) -> str:
+    if upstream.status is None:
+        return f"{upstream.job} has no run since the previous due time"
+    if upstream.status in _SATISFYING[upstream.kind]:
+        return ""
+    return f"{upstream.job}'s latest run ended {upstream.status} (on: {upstream.kind})"

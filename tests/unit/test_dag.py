@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cronwell.dag import Edge, EdgeKind, build_graph, dependents
+from cronwell.dag import Edge, EdgeKind, GateDecision, Upstream, build_graph, dependents, gate
 from cronwell.spec import JobSpec, On, SpecError
 
 
@@ -133,3 +133,26 @@ def test_a_stored_form_from_before_dependencies_loads_with_the_defaults() -> Non
 def test_a_yaml_on_key_read_as_true_still_means_on() -> None:
     spec = job("transform", depends_on=[{"job": "extract", True: "failure"}])
     assert spec.depends_on[0].on is On.FAILURE
+
+
+def test_the_gate_of_a_scheduled_run_waits_skips_or_lets_it_run() -> None:
+    done = Upstream("cleanup", EdgeKind.SUCCESS, "succeeded")
+    busy = Upstream("vacuum", EdgeKind.COMPLETION, "running")
+    dead = Upstream("backup", EdgeKind.SUCCESS, "dead")
+    never = Upstream("export", EdgeKind.FAILURE, None)
+    assert gate([done], is_past_deadline=False) == GateDecision("pending")
+    assert gate([], is_past_deadline=True) == GateDecision("pending")
+    assert gate([done, busy], is_past_deadline=False) == GateDecision(
+        "waiting", "waiting for upstream: vacuum"
+    )
+    assert gate([done, busy], is_past_deadline=True) == GateDecision(
+        "skipped", "dependency not met: vacuum unfinished"
+    )
+    assert gate([busy, dead, never], is_past_deadline=False) == GateDecision(
+        "skipped",
+        "dependency not met: backup's latest run ended dead (on: success); "
+        "export has no run since the previous due time",
+    )
+    for status in ("skipped", "cancelled"):
+        skipped = Upstream("cleanup", EdgeKind.COMPLETION, status)
+        assert gate([skipped], is_past_deadline=False).status == "skipped"

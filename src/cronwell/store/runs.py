@@ -863,7 +863,8 @@ def next_claimable_at(
 
 def promote_waiting(connection: Connection, job_ids: Sequence[int]) -> int:
     """Start the oldest waiting run (overlap ``queue``) of each job that has no other active
-    run; returns how many started.
+    run; returns how many started. A run waiting for its upstreams (it has a reason) is not
+    the queue's: the dependency gate starts it (``cronwell.store.edges``).
 
     The job rows are locked first, as the scheduler locks them while it plans: a run the
     scheduler is adding as waiting either commits before this looks, and is started, or is
@@ -877,6 +878,7 @@ def promote_waiting(connection: Connection, job_ids: Sequence[int]) -> int:
     oldest = (
         select(func.min(waiting.c.id))
         .where(waiting.c.job_id.in_(job_ids), waiting.c.status == RunStatus.WAITING)
+        .where(waiting.c.reason.is_(None))
         .where(~select(busy.c.id).where(*is_busy).exists())
         .group_by(waiting.c.job_id)
     )
