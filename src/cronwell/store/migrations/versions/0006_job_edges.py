@@ -39,12 +39,12 @@ def upgrade() -> None:
     )
     op.create_index("ix_job_edges_downstream_job_id", "job_edges", ["downstream_job_id"])
     # Which upstream run made this one (trigger dependency); empty for every other run.
-    with op.batch_alter_table("runs") as batch:
-        batch.add_column(sa.Column("upstream_run_id", _ID, nullable=True))
+    # Plain ALTER TABLE, never a batch copy of runs: on SQLite, dropping the old copy of
+    # runs would cascade to every attempt.
+    op.add_column("runs", sa.Column("upstream_run_id", _ID, nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("runs") as batch:
-        batch.drop_column("upstream_run_id")
+    op.drop_column("runs", "upstream_run_id")  # SQLite 3.35 and later drop it in place
     op.drop_index("ix_job_edges_downstream_job_id", table_name="job_edges")
     op.drop_table("job_edges")
