@@ -153,3 +153,16 @@ def test_a_run_asked_for_by_hand_is_not_gated(app: Cronwell, clock: ManualClock)
     app.trigger_now("report")
     (report,) = runs_of(app, "report")
     assert report.status == "pending"
+
+
+def test_a_held_run_starts_when_its_job_drops_its_dependencies(
+    app: Cronwell, clock: ManualClock
+) -> None:
+    define(app)
+    tick(app, clock, AT_3)
+    start_cleanup(app)
+    tick(app, clock, AT_630)
+    assert runs_of(app, "report")[0].status == "waiting"
+    app.update_schedule("report", depends_on=[])
+    (report,) = runs_of(app, "report")
+    assert (report.status, report.reason, report.not_before) == ("pending", None, AT_630)

@@ -17,6 +17,7 @@ from cronwell.engine.reaper import Reaper
 from cronwell.engine.scheduler import Scheduler
 from cronwell.engine.worker import Worker
 from cronwell.lifecycle import AttemptStatus, RunStatus
+from cronwell.store.history import find_run
 from cronwell.store.runs import ClaimedRun, Outcome, claim_runs, finish_attempt
 from tests.engine.rows import run_rows
 
@@ -65,6 +66,9 @@ def test_a_chain_fires_from_one_schedule_in_order_at_the_same_instant(
         transform.id,
     )
     assert extract.id < transform.id < load.id, "each was made when the one before it ended"
+    with app.database.transaction(write=False) as connection:
+        shown = find_run(connection, load.id)  # as ``cronwell runs show`` shows it
+    assert shown is not None and shown.upstream_run_id == transform.id
 
 
 def test_an_on_failure_edge_fires_only_when_the_upstream_goes_dead_after_its_retries(

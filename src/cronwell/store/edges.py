@@ -110,9 +110,14 @@ def keep_edges(connection: Connection, graph: Graph | None) -> None:
     nothing for None (a change that touched no edge)."""
     if graph is None:
         return
+    was_gated = _gated_jobs(connection)
     connection.execute(delete(job_edges))
-    if not graph.edges:
-        return
+    if graph.edges:
+        _insert_edges(connection, graph)
+    _release(connection, sorted(was_gated - _gated_jobs(connection)))
+
+
+def _insert_edges(connection: Connection, graph: Graph) -> None:
     live = connection.execute(select(jobs.c.name, jobs.c.id).where(jobs.c.deleted_at.is_(None)))
     ids = {row.name: row.id for row in live}
     rows = [
@@ -125,6 +130,26 @@ def keep_edges(connection: Connection, graph: Graph | None) -> None:
         for edge in graph.edges
     ]
     connection.execute(insert(job_edges), rows)
+
+
+def _gated_jobs(connection: Connection) -> set[int]:
+    """The jobs whose due runs their upstreams gate."""
+    return set(connection.execute(_GATED_JOBS).scalars())
+
+
+def _release(connection: Connection, job_ids: Sequence[int]) -> None:
+    """Start the runs of these jobs held for upstreams they no longer have: nothing would
+    ever decide them. They are claimable from their due times, as they would have been."""
+    if not job_ids:
+        return
+    released = connection.execute(
+        update(runs)
+        .where(runs.c.job_id.in_(job_ids), runs.c.status == RunStatus.WAITING.value)
+        .where(runs.c.reason.startswith(WAITING_FOR_UPSTREAM))
+        .values(status=RunStatus.PENDING.value, reason=None, not_before=runs.c.scheduled_for)
+    )
+    if released.rowcount:
+        notify(connection, RUNS)
 
 
 def _satisfied(kind: Any, status: Any) -> Any:
@@ -290,6 +315,11 @@ _GATED_EDGES = (
     )
     .join(_up_jobs, _up_jobs.c.id == job_edges.c.upstream_job_id)
     .where(~job_edges.c.is_trigger, job_edges.c.kind != EdgeKind.FALLBACK.value)
+)
+_GATED_JOBS = (
+    select(job_edges.c.downstream_job_id)
+    .where(~job_edges.c.is_trigger, job_edges.c.kind != EdgeKind.FALLBACK.value)
+    .distinct()
 )
 _HELD_RUNS = (
     select(runs.c.id, runs.c.job_id, runs.c.scheduled_for, runs.c.not_before)
