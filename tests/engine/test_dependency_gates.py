@@ -117,7 +117,7 @@ def test_a_report_on_failure_runs_only_after_a_dead_cleanup(
     assert runs_of(app, "report")[0].status == "skipped"
 
 
-def test_waiting_then_pending_when_the_cleanup_succeeds(app: Cronwell, clock: ManualClock) -> None:
+def test_waiting_then_pending_as_the_cleanup_succeeds(app: Cronwell, clock: ManualClock) -> None:
     define(app)
     tick(app, clock, AT_3)
     cleanup = start_cleanup(app)
@@ -129,10 +129,9 @@ def test_waiting_then_pending_when_the_cleanup_succeeds(app: Cronwell, clock: Ma
         assert promote_waiting(connection, [report.job_id]) == 0, "not the overlap queue's"
         outcome = Outcome(AttemptStatus.SUCCEEDED, AT_630 + MINUTE)
         finish_attempt(connection, cleanup, "slow", outcome, run_status=RunStatus.SUCCEEDED)
-    tick(app, clock, AT_630 + 2 * MINUTE)
-    (report,) = runs_of(app, "report")
+    (report,) = runs_of(app, "report")  # decided in the transaction that ended the cleanup
     assert (report.status, report.reason) == ("pending", None)
-    assert (report.upstream_run_id, report.not_before) == (cleanup.id, AT_630 + 2 * MINUTE)
+    assert (report.upstream_run_id, report.not_before) == (cleanup.id, AT_630 + MINUTE)
 
 
 def test_waiting_then_skipped_at_the_deadline(app: Cronwell, clock: ManualClock) -> None:
@@ -166,3 +165,17 @@ def test_a_held_run_starts_when_its_job_drops_its_dependencies(
     app.update_schedule("report", depends_on=[])
     (report,) = runs_of(app, "report")
     assert (report.status, report.reason, report.not_before) == ("pending", None, AT_630)
+
+
+def test_a_waiting_run_starts_when_the_worker_settles_its_upstream_with_no_scheduler_pass(
+    app: Cronwell, clock: ManualClock, worker: Worker
+) -> None:
+    define(app)
+    tick(app, clock, AT_3)  # the cleanup run is made, and no worker is there to run it
+    tick(app, clock, AT_630)
+    assert runs_of(app, "report")[0].status == "waiting"
+    clock.set(AT_630 + MINUTE)
+    work(worker, AT_630 + MINUTE)
+    ((cleanup,), (report,)) = runs_of(app, "cleanup"), runs_of(app, "report")
+    assert (cleanup.status, report.status) == ("succeeded", "succeeded")
+    assert report.upstream_run_id == cleanup.id

@@ -221,14 +221,14 @@ _FIRED_COLUMNS = (
     "upstream_run_id",
     "created_at",
 )
-# The downstream jobs a run's end may fire, locked in id order.
+# The downstream jobs of the ended runs' jobs, locked in id order.
 _CANDIDATES = (
     select(jobs.c.id)
     .where(
         jobs.c.id.in_(
             select(job_edges.c.downstream_job_id)
             .join(runs, runs.c.job_id == job_edges.c.upstream_job_id)
-            .where(runs.c.id.in_(bindparam("ended", expanding=True)), job_edges.c.is_trigger)
+            .where(runs.c.id.in_(bindparam("ended", expanding=True)))
         )
     )
     .order_by(jobs.c.id)
@@ -239,7 +239,8 @@ _CANDIDATES = (
 def fire_downstreams(connection: Connection, run_ids: Sequence[int], now: datetime) -> list[int]:
     """Make the runs of the downstream jobs that these ended runs satisfy, claimable at
     ``now``, and signal workers; returns their ids. Call it in the transaction that ends the
-    runs.
+    runs. Due runs of downstream jobs with schedules of their own that wait for these runs
+    are decided too (``gate_waiting``), so they start, or are skipped, with the end.
 
     The candidate downstream jobs are locked first: two transactions each ending one of a
     job's two upstream runs then take turns, and the second sees the first's run ended (its
@@ -249,13 +250,15 @@ def fire_downstreams(connection: Connection, run_ids: Sequence[int], now: dateti
     if not run_ids:
         return []
     params = {"ended": list(run_ids), "now": now}
-    if not connection.execute(_CANDIDATES, params).all():
+    candidates = list(connection.execute(_CANDIDATES, params).scalars())
+    if not candidates:
         return []
     made = insert_select_ignoring_conflicts(
         connection, runs, _FIRED_COLUMNS, _FIRED, params, on=("job_id", "scheduled_for")
     )
     if made:
         notify(connection, RUNS)
+    gate_waiting(connection, now, candidates)
     return made
 
 
@@ -284,12 +287,17 @@ def hold_for_upstreams(spec: Mapping[str, Any], planned: Sequence[NewRun]) -> li
     ]
 
 
-def gate_waiting(connection: Connection, now: datetime) -> datetime | None:
+def gate_waiting(
+    connection: Connection, now: datetime, job_ids: Collection[int] | None = None
+) -> datetime | None:
     """Decide each run held for its upstreams (``hold_for_upstreams``): pending when they
     ended as required, skipped when they cannot or the deadline passed, else still waiting.
     Returns when to look again while some still wait (their first deadline, or WAIT_POLL from
-    ``now``, as an upstream may end meanwhile); None when none waits."""
+    ``now``, as an upstream may end meanwhile); None when none waits. With ``job_ids``,
+    only the runs of those jobs."""
     gated = _gated_edges(connection)
+    if job_ids is not None:
+        gated = {job_id: edges for job_id, edges in gated.items() if job_id in job_ids}
     if not gated:
         return None
     held = connection.execute(_HELD_RUNS, {"jobs": sorted(gated)}).all()

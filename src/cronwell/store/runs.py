@@ -79,7 +79,8 @@ class ClaimedRun:
     started_at: datetime
     lease_expires_at: datetime
     job_version: int = 0  # the job's version at the claim: which definition to run
-    # Whether the job's runs, as the claim found its edges, make other jobs' runs as they end.
+    # Whether other jobs wait for the job's runs, as the claim found its edges: its end may
+    # make or start their runs.
     has_downstreams: bool = False
 
 
@@ -346,10 +347,10 @@ _CLAIMED_COLUMNS = (
     runs.c.kwargs,
     # Read with the claim, so a worker that knows this version of the job reads nothing more.
     select(jobs.c.version).where(jobs.c.id == runs.c.job_id).scalar_subquery().label("version"),
-    # Read with the claim too: a run whose end makes no other run settles as before, without
-    # a statement more.
+    # Read with the claim too: a run whose end concerns no other job settles as before,
+    # without a statement more.
     select(job_edges.c.kind)
-    .where(job_edges.c.upstream_job_id == runs.c.job_id, job_edges.c.is_trigger)
+    .where(job_edges.c.upstream_job_id == runs.c.job_id)
     .exists()
     .label("has_downstreams"),
 )
