@@ -29,6 +29,7 @@ from cronwell.spec import JobSpec, SpecError
 from cronwell.store import flags as store_flags
 from cronwell.store import jobs as store_jobs
 from cronwell.store import stats as store_stats
+from cronwell.store import templates as store_templates
 from cronwell.store.database import DEFAULT_URL, Database
 from cronwell.store.history import get_run, list_runs
 from cronwell.store.jobs import JobNotFound, JobRow
@@ -43,6 +44,7 @@ from cronwell.store.runs import (
     insert_asked_runs,
 )
 from cronwell.store.signals import CANCELS, JOBS, RUNS, notify
+from cronwell.templates import Template, joining, own_fields, resolve
 
 ENV_DATABASE = "CRONWELL_DATABASE_URL"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -55,6 +57,9 @@ __all__ = [
     "Plan",
     "RunEnded",
     "RunNotFound",
+    "TemplateExists",
+    "TemplateInUse",
+    "TemplateNotFound",
     "VersionConflict",
 ]
 
@@ -73,6 +78,18 @@ class RunEnded(ValueError):
 
 class VersionConflict(RuntimeError):
     """The job changed since the version the caller read (optimistic concurrency)."""
+
+
+class TemplateExists(ValueError):
+    """A template has that name already."""
+
+
+class TemplateNotFound(LookupError):
+    """No template by that name."""
+
+
+class TemplateInUse(ValueError):
+    """Live jobs use the template: it cannot be deleted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,16 +191,18 @@ class Cronwell:
     def schedule(
         self,
         task: str | Callable[..., Any] | None = None,
-        schedule: str | Mapping[str, Any] = "manual",
+        schedule: str | Mapping[str, Any] | None = None,
         *,
         name: str | None = None,
         **options: Any,
     ) -> int:
-        """Define a job; returns its id. ``options`` are JobSpec fields (retry, timeout, ...)."""
+        """Define a job; returns its id. ``options`` are JobSpec fields (retry, timeout, ...);
+        ``template`` names a template whose fields the job starts from. Without a schedule
+        (its own or its template's) the job is ``manual``."""
         definition = self._definition(task, schedule, name, options)
-        spec = JobSpec.parse(definition)
         now = self.clock.now()
         with self.database.transaction() as connection:
+            spec = JobSpec.parse(_templated(connection, definition))
             if _exists(connection, spec.name):
                 raise JobExists(f"name: a job named {spec.name!r} exists already")
             notify(connection, JOBS)
@@ -215,11 +234,11 @@ class Cronwell:
         if changes.get("name", current.name) != current.name:
             problem = "a job keeps its name; define a new job and delete this one to rename it"
             raise SpecError([("name", problem)])
-        definition = {**current.spec.canonical(), **_resolved(self.registry, changes)}
-        spec = JobSpec.parse(definition)
         now = self.clock.now()
         version = expected_version or current.version
         with self.database.transaction() as connection:
+            definition = _changed(current.spec, _resolved(self.registry, changes))
+            spec = JobSpec.parse(_templated(connection, definition))
             notify(connection, JOBS)
             is_updated = store_jobs.update_job(
                 connection, current.id, spec, expected_version=version, now=now
@@ -381,18 +400,33 @@ class Cronwell:
             is_paused = bool(store_flags.get_flag(connection, store_flags.PAUSED, False))
         return {**_asdict(figures), "uptime": now - self.started_at, "is_paused": is_paused}
 
-    def apply(self, specs: list[JobSpec], *, prune: bool = False, dry_run: bool = False) -> Plan:
+    def apply(
+        self,
+        specs: list[JobSpec],
+        *,
+        templates: Sequence[Template] = (),
+        prune: bool = False,
+        dry_run: bool = False,
+    ) -> Plan:
         """Make the store's jobs match ``specs`` (like ``kubectl apply``): create what is new,
         update what changed, leave the rest; with ``prune`` delete live jobs not in ``specs``.
-        One transaction: all of it or nothing. ``dry_run`` only says what would change.
-        Registered task names become the dotted paths workers import; every task must import.
-        """
+        ``templates`` are stored too, and a live job not in ``specs`` that uses a changed one
+        is made again from it. One transaction: all of it or nothing. ``dry_run`` only says
+        what would change. Registered task names become the dotted paths workers import;
+        every task must import."""
         specs = resolve_tasks(self.registry, specs)
+        templates = [self._resolved_template(template) for template in templates]
         now = self.clock.now()
         with self.database.transaction() as connection:
             current = {row.name: row for row in store_jobs.list_jobs(connection)}
-            plan = plan_apply(current, specs, prune=prune)
+            changed = _changed_templates(connection, templates)
+            named = {spec.name for spec in specs}
+            followers = [] if prune else _followers(connection, changed, current, skip=named)
+            plan = plan_apply(current, [*specs, *followers], prune=prune)
+            plan = replace(plan, templates=tuple(template.name for template in changed))
             if not dry_run:
+                for template in changed:
+                    store_templates.put_template(connection, template.name, template.as_dict(), now)
                 _carry_out(connection, plan, current, now)
                 notify(connection, JOBS)
         return plan
@@ -516,11 +550,13 @@ class Cronwell:
     def _definition(
         self,
         task: str | Callable[..., Any] | None,
-        schedule: str | Mapping[str, Any],
+        schedule: str | Mapping[str, Any] | None,
         name: str | None,
         options: dict[str, Any],
     ) -> dict[str, Any]:
-        definition: dict[str, Any] = {"schedule": schedule, **_resolved(self.registry, options)}
+        definition: dict[str, Any] = _resolved(self.registry, options)
+        if schedule is not None:
+            definition["schedule"] = schedule
         if task is not None:
             definition["task"] = self.registry.resolve(task)
         default = getattr(task, "__name__", None) or (task if isinstance(task, str) else None)
@@ -547,6 +583,114 @@ class Cronwell:
     def _set_paused(self, is_paused: bool) -> None:
         with self.database.transaction() as connection:
             store_flags.set_flag(connection, store_flags.PAUSED, is_paused, self.clock.now())
+
+    # --- templates -------------------------------------------------------------------------
+
+    def create_template(self, name: str, *, description: str = "", **fields: Any) -> Template:
+        """Store a template: job fields (schedule, timezone, retry, queue, ...) that jobs
+        naming it start from."""
+        template = Template.parse({"name": name, "description": description, **fields})
+        template = self._resolved_template(template)
+        with self.database.transaction() as connection:
+            if store_templates.get_templates(connection, [name]):
+                raise TemplateExists(f"name: a template named {name!r} exists already")
+            store_templates.put_template(connection, name, template.as_dict(), self.clock.now())
+        return template
+
+    def update_template(self, name: str, **changes: Any) -> list[str]:
+        """Change a template's fields (a field given None is removed). Every live job that
+        uses it is made again from the new template and its own fields, as a new version of
+        the job, in the same transaction; returns their names. A job the change would make
+        invalid fails it all, naming the job."""
+        now = self.clock.now()
+        with self.database.transaction() as connection:
+            stored = store_templates.get_templates(connection, [name], lock=True)
+            if name not in stored:
+                raise TemplateNotFound(f"template {name!r} does not exist")
+            fields = {**stored[name], **changes}
+            template = Template.parse({k: v for k, v in fields.items() if v is not None})
+            template = self._resolved_template(template)
+            current = {row.name: row for row in store_jobs.list_jobs(connection)}
+            followers = _followers(connection, [template], current, skip=set())
+            store_templates.put_template(connection, name, template.as_dict(), now)
+            plan = plan_apply(current, followers, prune=False)
+            _carry_out(connection, plan, current, now)
+            notify(connection, JOBS)
+        return [spec.name for spec in plan.update]
+
+    def get_template(self, name: str) -> Template:
+        with self.database.transaction(write=False) as connection:
+            stored = store_templates.get_templates(connection, [name])
+        if name not in stored:
+            raise TemplateNotFound(f"template {name!r} does not exist")
+        return Template.parse(stored[name])
+
+    def list_templates(self) -> list[Template]:
+        with self.database.transaction(write=False) as connection:
+            stored = store_templates.get_templates(connection)
+        return [Template.parse(definition) for definition in stored.values()]
+
+    def delete_template(self, name: str) -> None:
+        """Delete a template no live job uses."""
+        with self.database.transaction() as connection:
+            users = store_templates.jobs_using(connection, [name])[name]
+            if users:
+                names = sorted(store_jobs.get_job(connection, job_id).name for job_id in users)
+                raise TemplateInUse(f"template {name!r} is used by {', '.join(names)}")
+            if not store_templates.delete_template(connection, name):
+                raise TemplateNotFound(f"template {name!r} does not exist")
+
+    def _resolved_template(self, template: Template) -> Template:
+        return replace(template, fields=_resolved(self.registry, template.fields))
+
+
+def _templated(connection: Any, definition: Mapping[str, Any]) -> dict[str, Any]:
+    """A job's definition with its template's fields under its own, read in the writing
+    transaction; a template that does not exist is a SpecError on ``template``."""
+    name = definition.get("template")
+    if name is None:
+        return resolve(definition, None)
+    stored = store_templates.get_templates(connection, [name]) if isinstance(name, str) else {}
+    if name not in stored:
+        raise SpecError([("template", f"no template named {name!r}")])
+    return resolve(definition, Template.parse(stored[name]))
+
+
+def _changed(spec: JobSpec, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """A job's definition with ``changes``: its own fields changed, its template's kept. A
+    job leaving its template (template None) keeps what the template gave it, as its own."""
+    canonical = spec.canonical()
+    if canonical["template"] is None and changes.get("template") is not None:
+        return {**joining(canonical), **changes}
+    if "template" in changes and changes["template"] is None:
+        return {**own_fields({**canonical, "template": None}), **changes}
+    return {**own_fields(canonical), "template": canonical["template"], **changes}
+
+
+def _changed_templates(connection: Any, templates: Sequence[Template]) -> list[Template]:
+    """The templates of ``templates`` that are new or differ from the stored ones."""
+    stored = store_templates.get_templates(connection, [t.name for t in templates], lock=True)
+    return [t for t in templates if stored.get(t.name) != t.as_dict()]
+
+
+def _followers(
+    connection: Any,
+    templates: Sequence[Template],
+    current: Mapping[str, JobRow],
+    *,
+    skip: set[str],
+) -> list[JobSpec]:
+    """The live jobs that use ``templates`` (but those named in ``skip``), made again from
+    them: what the job set itself stays, what came from the template follows it."""
+    by_id = {row.id: row for row in current.values()}
+    using = store_templates.jobs_using(connection, [template.name for template in templates])
+    specs: list[JobSpec] = []
+    for template in templates:
+        for row in (by_id[job_id] for job_id in using[template.name] if job_id in by_id):
+            if row.name not in skip:
+                definition = resolve(own_fields(row.spec), template)
+                specs.append(JobSpec.parse(definition, f"jobs.{row.name}"))
+    return specs
 
 
 def _insert_asked(
@@ -603,10 +747,11 @@ class Plan:
     update: tuple[JobSpec, ...]
     unchanged: tuple[str, ...]
     delete: tuple[str, ...]
+    templates: tuple[str, ...] = ()  # created or changed
 
     @property
     def is_empty(self) -> bool:
-        return not (self.create or self.update or self.delete)
+        return not (self.create or self.update or self.delete or self.templates)
 
 
 _STATUSES = {"active": True, "paused": False, None: None}

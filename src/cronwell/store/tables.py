@@ -172,3 +172,13 @@ flags = Table(
     Column("value", JSON, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )
+
+templates = Table(
+    "templates",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("definition", JSON, nullable=False),  # name, description and the job fields
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
