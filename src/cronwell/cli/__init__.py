@@ -18,6 +18,7 @@ from cronwell.cli.jobs import dlq, jobs
 from cronwell.cli.locks import locks
 from cronwell.cli.run import db, run, scheduler, worker
 from cronwell.cli.schedules import explain, next_due
+from cronwell.cli.templates import templates
 from cronwell.cli.workers import workers
 
 
@@ -41,6 +42,7 @@ for command in (
     db,
     next_due,
     explain,
+    templates,
 ):
     cli.add_command(command)
 
