@@ -134,7 +134,7 @@ def find_job(connection: Connection, job: int | str) -> JobRef:
     found = connection.execute(
         select(jobs.c.id, jobs.c.name)
         .where(key == job)
-        .order_by(jobs.c.deleted_at.is_not(None), jobs.c.deleted_at.desc())
+        .order_by(jobs.c.deleted_at.is_not(None), jobs.c.deleted_at.desc(), jobs.c.id.desc())
         .limit(1)
     ).first()
     if found is None:
