@@ -220,3 +220,6 @@ def test_a_deleted_jobs_versions_stay_readable(app: Cronwell) -> None:
     app.delete_schedule(new_id)
     assert [v.number for v in app.list_versions("sync")] == [1, 2]  # the latest deleted
     assert app.get_version("sync", 1).schedule_source == "@daily"
+    app.apply([app.get_version(old_id, 1)])  # defined again from an old version
+    assert app.get_schedule("sync").spec == app.get_version(old_id, 1)
+    assert [v.action for v in app.list_versions("sync")] == ["create"]
