@@ -230,11 +230,13 @@ class Cronwell:
         makes no version. With ``expected_version``, fail with VersionConflict if the job is
         at another version (someone changed it since it was read), changing nothing."""
 
+        resolved = _resolved(self.registry, changes)  # imports, if any, before the lock
+
         def changed(_connection: Any, current: Job) -> JobSpec:
             if changes.get("name", current.name) != current.name:
                 problem = "a job keeps its name; define a new job and delete this one to rename it"
                 raise SpecError([("name", problem)])
-            return JobSpec.parse({**current.spec.canonical(), **_resolved(self.registry, changes)})
+            return JobSpec.parse({**current.spec.canonical(), **resolved})
 
         return self._redefine(
             job, changed, VersionAction.UPDATE, expected_version, author=author, message=message

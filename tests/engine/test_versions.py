@@ -4,6 +4,8 @@ compressed; versions are listed, compared and rolled back to; a stale version is
 from __future__ import annotations
 
 import getpass
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -223,3 +225,45 @@ def test_a_deleted_jobs_versions_stay_readable(app: Cronwell) -> None:
     app.apply([app.get_version(old_id, 1)])  # defined again from an old version
     assert app.get_schedule("sync").spec == app.get_version(old_id, 1)
     assert [v.action for v in app.list_versions("sync")] == ["create"]
+
+
+def at_once(count: int, change: Callable[[int], object]) -> list[object]:
+    """``change(n)`` for n in 0..count-1, in threads released together; what each returned
+    or raised."""
+    barrier = threading.Barrier(count)
+    results: list[object] = [None] * count
+
+    def run(n: int) -> None:
+        barrier.wait()
+        try:
+            results[n] = change(n)
+        except Exception as error:  # the test looks at what each got
+            results[n] = error
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return results
+
+
+def test_changes_at_once_are_made_one_after_another(app: Cronwell) -> None:
+    job_id = app.schedule(command="true", schedule="@hourly", name="sync")
+    results = at_once(4, lambda n: app.update_schedule(job_id, timeout=f"{n + 1}m"))
+    assert not [result for result in results if isinstance(result, Exception)]
+    found = app.list_versions(job_id)
+    assert [v.number for v in found] == [1, 2, 3, 4, 5]
+    assert app.get_schedule(job_id).version == 5
+    assert len({v.hash for v in found}) == 5  # each made on top of the one before
+
+
+def test_of_changes_at_once_from_one_version_one_wins(app: Cronwell) -> None:
+    job_id = app.schedule(command="true", schedule="@hourly", name="sync")
+    results = at_once(
+        4, lambda n: app.update_schedule(job_id, timeout=f"{n + 1}m", expected_version=1)
+    )
+    conflicts = [result for result in results if isinstance(result, VersionConflict)]
+    assert len(conflicts) == 3
+    assert all("is at version 2, not 1" in str(conflict) for conflict in conflicts)
+    assert [v.number for v in app.list_versions(job_id)] == [1, 2]
