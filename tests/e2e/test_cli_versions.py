@@ -98,6 +98,9 @@ def test_versions_are_listed_compared_and_rolled_back(tmp_path: Path, database_u
         (3, "rollback", me, "too often"),
     ]
     assert listed[0]["hash"] == listed[2]["hash"] != listed[1]["hash"]
+    first = json.loads(out(tmp_path, url, "jobs", "versions", "sync", "1"))
+    assert (first["version"], first["action"], first["hash"]) == (1, "create", listed[0]["hash"])
+    assert (first["definition"]["schedule"], first["definition"]["timeout"]) == ("@hourly", None)
     table = out(tmp_path, url, "jobs", "versions", "sync").splitlines()
     assert table[0].split() == ["version", "when", "who", "action", "message"]
     assert table[3].split()[0] == "3" and table[3].split()[3:] == [me, "rollback", "too", "often"]
@@ -137,6 +140,9 @@ def test_refused_changes_exit_2_in_one_line_and_change_nothing(
         stale
     )
     assert refused(tmp_path, url, "jobs", "rollback", "sync", "9") == (
+        "cronwell: VERSION: job 'sync' has no version 9\n"
+    )
+    assert refused(tmp_path, url, "jobs", "versions", "sync", "9") == (
         "cronwell: VERSION: job 'sync' has no version 9\n"
     )
     assert refused(tmp_path, url, "jobs", "diff", "sync", "1", "9") == (

@@ -4,16 +4,17 @@ the job's is refused (``--expected-version``), leaving the job as it was."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 import yaml
 
-from cronwell.app import JobNotFound, VersionConflict, VersionNotFound
+from cronwell.app import JobNotFound, Version, VersionConflict, VersionNotFound
 from cronwell.cli.errors import InputError
 from cronwell.cli.jobs import jobs
-from cronwell.cli.options import database_option, json_option, open_app, print_rows
+from cronwell.cli.options import database_option, json_option, json_value, open_app, print_rows
 from cronwell.spec import SpecError
 
 T = TypeVar("T")
@@ -30,24 +31,36 @@ expected_option = click.option(
 
 @jobs.command("versions")
 @job_argument
+@click.argument("number", metavar="[VERSION]", type=int, required=False)
 @database_option
 @json_option
-def jobs_versions(job: str, database: str | None, as_json: bool) -> None:
-    """JOB's versions, oldest first: when, by whom, what was done and why. A deleted job's
-    stay listed under its name until a new job takes the name."""
-    found = _refusing(lambda: open_app(database).list_versions(job), job)
-    rows = [
-        {
-            "version": version.number,
-            "when" if not as_json else "created_at": version.created_at,
-            "who" if not as_json else "author": version.author,
-            "action": version.action.value,
-            "message": version.message,
-            **({"hash": version.hash} if as_json else {}),
-        }
-        for version in found
-    ]
-    print_rows(rows, VERSION_COLUMNS, as_json)
+def jobs_versions(job: str, number: int | None, database: str | None, as_json: bool) -> None:
+    """JOB's versions, oldest first: when, by whom, what was done and why. With VERSION,
+    that version with the whole definition it left, as JSON. A deleted job's versions stay
+    listed under its name until a new job takes the name."""
+    app = open_app(database)
+    found = _refusing(lambda: app.list_versions(job), job)
+    if number is None:
+        rows = [_fields(version) for version in found]
+        if not as_json:
+            rows = [{**row, "when": row["created_at"], "who": row["author"]} for row in rows]
+        print_rows(rows, VERSION_COLUMNS, as_json)
+        return
+    definition = _refusing(lambda: app.get_version(job, number), job).canonical()
+    (version,) = [each for each in found if each.number == number]
+    shown = {**_fields(version), "definition": definition}
+    click.echo(json.dumps(shown, indent=2, default=json_value))
+
+
+def _fields(version: Version) -> dict[str, Any]:
+    return {
+        "version": version.number,
+        "created_at": version.created_at,
+        "author": version.author,
+        "action": version.action.value,
+        "message": version.message,
+        "hash": version.hash,
+    }
 
 
 @jobs.command("diff")
