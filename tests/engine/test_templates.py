@@ -76,6 +76,13 @@ def test_changing_a_template_reversions_the_jobs_that_use_it(
     assert (second.version, second.spec.queue) == (2, "sync")
     assert second.spec.schedule_source == "0 4 * * *"
     assert app.get_schedule(alone).version == 1
+    latest = app.list_versions(backup)[-1]
+    assert (latest.number, latest.action, latest.message) == (
+        2,
+        "update",
+        "template nightly changed",
+    )
+    assert '-  "schedule": "30 2 * * *",' in app.diff_versions(backup, 1, 2)
     assert first.next_due_at == datetime(2026, 3, 28, 3, 0, tzinfo=UTC)  # from now: no misfire
 
 
@@ -91,7 +98,7 @@ def test_a_template_change_that_breaks_a_job_changes_nothing(
     app: Cronwell, nightly: Template
 ) -> None:
     app.schedule(command="backup.sh", name="backup", template="nightly")
-    with pytest.raises(SpecError, match="jobs.backup.heartbeat_timeout: a command cannot"):
+    with pytest.raises(SpecError, match=r"jobs\.backup\.heartbeat_timeout: a command cannot"):
         app.update_template("nightly", heartbeat_timeout="5m")
     assert "heartbeat_timeout" not in app.get_template("nightly").fields
     assert app.get_schedule("backup").version == 1

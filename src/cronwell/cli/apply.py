@@ -29,10 +29,18 @@ from cronwell.templates import parse_templates, resolve_all
     envvar="CRONWELL_APP",
     help="The Cronwell app whose @app.task names the file may use [$CRONWELL_APP].",
 )
+@click.option("-m", "--message", help="Why: the changelog line of the versions this makes.")
 def apply(
-    path: str, database: str | None, prune: bool, dry_run: bool, app_path: str | None
+    path: str,
+    *,
+    database: str | None,
+    prune: bool,
+    dry_run: bool,
+    app_path: str | None,
+    message: str | None,
 ) -> None:
-    """Make the store's jobs (and templates) match FILE. An invalid file changes nothing."""
+    """Make the store's jobs (and templates) match FILE. An invalid file changes nothing.
+    Each job created, updated or deleted gets a new version (``cronwell jobs versions JOB``)."""
     document = _read(Path(path))
     app = open_app(database)
     if app_path is not None:
@@ -42,7 +50,7 @@ def apply(
         known = {template.name: template for template in app.list_templates()}
         known |= {template.name: template for template in templates}
         specs = parse_jobs(resolve_all(document["jobs"], known))
-        plan = app.apply(specs, templates=templates, prune=prune, dry_run=dry_run)
+        plan = app.apply(specs, templates=templates, prune=prune, dry_run=dry_run, message=message)
     except SpecError as error:
         raise InputError(*(f"{place}: {problem}" for place, problem in error.problems)) from None
     for line in describe_plan(plan, dry_run=dry_run):

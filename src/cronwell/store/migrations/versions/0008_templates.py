@@ -1,7 +1,7 @@
 """templates: named defaults that jobs start from
 
 Revision ID: 0008
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-06
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from cronwell.store.types import UtcDateTime
 
 revision = "0008"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
