@@ -159,6 +159,8 @@ class _Job(_Model):
     depends_on: list[_Dependency] = []
     fallback: list[str] = []
     wait_timeout: Duration = DEFAULT_WAIT_TIMEOUT.total_seconds()
+    template: str | None = None
+    overrides: dict[str, Any] = {}  # the fields the job sets over its template
 
     @field_validator("name", "queue")
     @classmethod
@@ -241,10 +243,17 @@ class _Job(_Model):
             raise _custom("heartbeat_timeout", "a command cannot call ctx.heartbeat(): give a task")
         return value
 
+    @field_validator("template")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        return value if value is None else cls._name(value)
+
     @model_validator(mode="after")
     def _target(self) -> _Job:
         if (self.task is None) == (self.command is None):
             raise _custom("target", "give exactly one of task and command")
+        if self.overrides and self.template is None:
+            raise _custom("overrides", "overrides are kept only for a job with a template")
         return self
 
 
@@ -285,6 +294,8 @@ class JobSpec:
     depends_on: tuple[Dependency, ...] = ()
     fallback: tuple[str, ...] = ()
     wait_timeout: timedelta = DEFAULT_WAIT_TIMEOUT
+    template: str | None = None
+    overrides: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, data: Mapping[str, Any], place: str = "") -> JobSpec:
@@ -346,6 +357,8 @@ class JobSpec:
             "depends_on": [{"job": each.job, "on": each.on} for each in self.depends_on],
             "fallback": list(self.fallback),
             "wait_timeout": self.wait_timeout.total_seconds(),
+            "template": self.template,
+            "overrides": dict(self.overrides),
         }
 
 
@@ -415,6 +428,8 @@ def _build(model: _Job, place: str) -> JobSpec:
         depends_on=tuple(Dependency(each.job, each.on) for each in model.depends_on),
         fallback=tuple(model.fallback),
         wait_timeout=_duration(model.wait_timeout, "wait_timeout") or timedelta(0),
+        template=model.template,
+        overrides=dict(model.overrides),
     )
 
 
@@ -451,6 +466,8 @@ def _trusted(data: Mapping[str, Any]) -> JobSpec:
         depends_on=tuple(Dependency(each["job"], On(each["on"])) for each in data["depends_on"]),
         fallback=tuple(data["fallback"]),
         wait_timeout=_duration(data["wait_timeout"], "wait_timeout") or timedelta(0),
+        template=data["template"],
+        overrides=dict(data["overrides"]),
     )
 
 

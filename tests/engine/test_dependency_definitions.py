@@ -139,3 +139,30 @@ def test_prune_refuses_to_delete_what_a_staying_job_needs_unless_it_goes_too(
     plan = app.apply([spec("other")], prune=True)
     assert plan.delete == ("extract", "transform")
     assert stored(app) == (["other"], [])
+
+
+def test_a_rollback_brings_its_version_s_edges_back_and_cannot_make_a_cycle(
+    app: Cronwell,
+) -> None:
+    app.schedule(command="true", name="extract")
+    app.schedule(command="true", name="transform", depends_on=["extract"])
+    app.update_schedule("transform", depends_on=[])
+    app.update_schedule("extract", depends_on=["transform"])
+    assert refused(lambda: app.rollback("transform", 1)) == [
+        "depends_on: cycle: extract -> transform -> extract"
+    ]
+    assert stored(app)[1] == [("transform", "extract", "success", True)]
+    app.update_schedule("extract", depends_on=[])
+    app.rollback("transform", 1)
+    assert stored(app)[1] == [("extract", "transform", "success", True)]
+
+
+def test_a_template_that_gives_its_jobs_a_schedule_makes_their_edges_wait(
+    app: Cronwell,
+) -> None:
+    app.create_template("nightly")
+    app.schedule(command="true", name="extract")
+    app.schedule(command="true", name="report", template="nightly", depends_on=["extract"])
+    assert stored(app)[1] == [("extract", "report", "success", True)]
+    app.update_template("nightly", schedule="30 6 * * *")
+    assert stored(app)[1] == [("extract", "report", "success", False)]

@@ -180,3 +180,18 @@ def insert_select_ignoring_conflicts(
         .returning(table.c.id)
     )
     return sorted(connection.execute(statement, params).scalars())
+
+
+def insert_or_ignore(
+    connection: Connection, table: Table, rows: Sequence[dict[str, Any]], *, on: Sequence[str]
+) -> None:
+    """Insert ``rows``, skipping any whose unique columns ``on`` are taken: for rows written
+    once and never changed (a content stored by its hash), where returning ids is not needed.
+    """
+    if not rows:
+        return
+    if connection.dialect.name == "postgresql":
+        statement: Any = postgresql.insert(table).on_conflict_do_nothing(index_elements=on)
+    else:
+        statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=on)
+    connection.execute(statement, list(rows))
