@@ -12,7 +12,7 @@ from cronwell.engine.clock import ManualClock
 from cronwell.engine.scheduler import Scheduler
 from cronwell.engine.worker import Worker
 from cronwell.lifecycle import AttemptStatus, RunStatus
-from cronwell.store.edges import WAIT_POLL
+from cronwell.store.gates import WAIT_POLL
 from cronwell.store.runs import ClaimedRun, Outcome, claim_runs, finish_attempt, promote_waiting
 from tests.engine.rows import run_rows
 

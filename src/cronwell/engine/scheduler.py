@@ -29,7 +29,7 @@ from cronwell.policies import (
     plan_due_times,
 )
 from cronwell.store.database import Database
-from cronwell.store.edges import gate_waiting, hold_for_upstreams
+from cronwell.store.gates import gate_waiting, hold_for_upstreams
 from cronwell.store.plans import DueJob, due_jobs, earliest_due_at, store_plans
 from cronwell.store.runs import NewRun, active_runs, cancel_runs, promote_waiting
 from cronwell.store.signals import RUNS, notify_now

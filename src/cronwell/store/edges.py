@@ -1,5 +1,5 @@
 """Dependencies between jobs in the store: the graph kept in step with the definitions, and
-the runs an upstream run's end makes.
+the runs an upstream run's end makes (the gated due runs of scheduled jobs are in ``gates``).
 
 A definition that changes the graph is checked (``cronwell.dag``) against every live job with
 the change applied, inside the transaction that writes it, and ``job_edges`` is rewritten in
@@ -15,9 +15,8 @@ last of their runs at that same instant ends in the state it needs.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import replace
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     Connection,
@@ -30,29 +29,16 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    update,
 )
 
-from cronwell.dag import (
-    WAITING_FOR_UPSTREAM,
-    EdgeKind,
-    GateDecision,
-    Graph,
-    Upstream,
-    build_graph,
-    dependents,
-    gate,
-    has_edges,
-)
+from cronwell.dag import EdgeKind, Graph, build_graph, dependents, has_edges
 from cronwell.lifecycle import RunStatus, Trigger
-from cronwell.spec import DEFAULT_WAIT_TIMEOUT, JobSpec, SpecError
+from cronwell.spec import JobSpec, SpecError
 from cronwell.store.dialect import insert_select_ignoring_conflicts
+from cronwell.store.gates import gate_waiting, gated_jobs, release_ungated
 from cronwell.store.signals import RUNS, notify
 from cronwell.store.tables import job_edges, jobs, runs
 from cronwell.store.types import UtcDateTime
-
-if TYPE_CHECKING:  # runs imports this module: its run ends fire downstreams
-    from cronwell.store.runs import NewRun
 
 
 def live_specs(connection: Connection) -> dict[str, JobSpec]:
@@ -110,11 +96,11 @@ def keep_edges(connection: Connection, graph: Graph | None) -> None:
     nothing for None (a change that touched no edge)."""
     if graph is None:
         return
-    was_gated = _gated_jobs(connection)
+    was_gated = gated_jobs(connection)
     connection.execute(delete(job_edges))
     if graph.edges:
         _insert_edges(connection, graph)
-    _release(connection, sorted(was_gated - _gated_jobs(connection)))
+    release_ungated(connection, sorted(was_gated - gated_jobs(connection)))
 
 
 def _insert_edges(connection: Connection, graph: Graph) -> None:
@@ -130,26 +116,6 @@ def _insert_edges(connection: Connection, graph: Graph) -> None:
         for edge in graph.edges
     ]
     connection.execute(insert(job_edges), rows)
-
-
-def _gated_jobs(connection: Connection) -> set[int]:
-    """The jobs whose due runs their upstreams gate."""
-    return set(connection.execute(_GATED_JOBS).scalars())
-
-
-def _release(connection: Connection, job_ids: Sequence[int]) -> None:
-    """Start the runs of these jobs held for upstreams they no longer have: nothing would
-    ever decide them. They are claimable from their due times, as they would have been."""
-    if not job_ids:
-        return
-    released = connection.execute(
-        update(runs)
-        .where(runs.c.job_id.in_(job_ids), runs.c.status == RunStatus.WAITING.value)
-        .where(runs.c.reason.startswith(WAITING_FOR_UPSTREAM))
-        .values(status=RunStatus.PENDING.value, reason=None, not_before=runs.c.scheduled_for)
-    )
-    if released.rowcount:
-        notify(connection, RUNS)
 
 
 def _satisfied(kind: Any, status: Any) -> Any:
@@ -260,153 +226,3 @@ def fire_downstreams(connection: Connection, run_ids: Sequence[int], now: dateti
         notify(connection, RUNS)
     gate_waiting(connection, now, candidates)
     return made
-
-
-# --- jobs with a schedule of their own: due runs gated by their upstreams ------------------
-
-WAIT_POLL = timedelta(seconds=5)  # how soon the scheduler looks again while runs wait
-
-
-def hold_for_upstreams(spec: Mapping[str, Any], planned: Sequence[NewRun]) -> list[NewRun]:
-    """The runs a tick planned for a job (its canonical ``spec``), each pending one held
-    ``waiting`` for its upstreams until ``gate_waiting`` decides it. Its ``not_before`` holds
-    its deadline meanwhile: a waiting run is never claimed, and the gate sets it again."""
-    if not spec.get("depends_on"):
-        return list(planned)
-    wait = timedelta(seconds=float(spec.get("wait_timeout", DEFAULT_WAIT_TIMEOUT.total_seconds())))
-    return [
-        replace(
-            run,
-            status=RunStatus.WAITING,
-            reason=WAITING_FOR_UPSTREAM,
-            not_before=run.scheduled_for + wait,
-        )
-        if run.status is RunStatus.PENDING
-        else run
-        for run in planned
-    ]
-
-
-def gate_waiting(
-    connection: Connection, now: datetime, job_ids: Collection[int] | None = None
-) -> datetime | None:
-    """Decide each run held for its upstreams (``hold_for_upstreams``): pending when they
-    ended as required, skipped when they cannot or the deadline passed, else still waiting.
-    Returns when to look again while some still wait (their first deadline, or WAIT_POLL from
-    ``now``, as an upstream may end meanwhile); None when none waits. With ``job_ids``,
-    only the runs of those jobs."""
-    gated = _gated_edges(connection)
-    if job_ids is not None:
-        gated = {job_id: edges for job_id, edges in gated.items() if job_id in job_ids}
-    if not gated:
-        return None
-    held = connection.execute(_HELD_RUNS, {"jobs": sorted(gated)}).all()
-    looks: list[datetime] = []
-    for run in held:
-        decision = gate(
-            _upstreams(connection, run, gated[run.job_id]),
-            is_past_deadline=now >= run.not_before,
-        )
-        _apply(connection, run.id, decision, now, _latest_upstream_run(connection, run, gated))
-        if decision.status == RunStatus.WAITING:
-            looks.append(min(run.not_before, now + WAIT_POLL))
-    return min(looks, default=None)
-
-
-_up_jobs = jobs.alias("up_jobs")
-_GATED_EDGES = (
-    select(
-        job_edges.c.downstream_job_id,
-        job_edges.c.upstream_job_id,
-        job_edges.c.kind,
-        _up_jobs.c.name,
-    )
-    .join(_up_jobs, _up_jobs.c.id == job_edges.c.upstream_job_id)
-    .where(~job_edges.c.is_trigger, job_edges.c.kind != EdgeKind.FALLBACK.value)
-)
-_GATED_JOBS = (
-    select(job_edges.c.downstream_job_id)
-    .where(~job_edges.c.is_trigger, job_edges.c.kind != EdgeKind.FALLBACK.value)
-    .distinct()
-)
-_HELD_RUNS = (
-    select(runs.c.id, runs.c.job_id, runs.c.scheduled_for, runs.c.not_before)
-    .where(runs.c.job_id.in_(bindparam("jobs", expanding=True)))
-    .where(runs.c.status == RunStatus.WAITING.value)
-    .where(runs.c.reason.startswith(WAITING_FOR_UPSTREAM))
-    .order_by(runs.c.id)
-    .with_for_update()
-)
-
-_Gated = dict[int, list[tuple[int, EdgeKind, str]]]  # downstream: (upstream id, kind, name)
-
-
-def _gated_edges(connection: Connection) -> _Gated:
-    found: _Gated = {}
-    for row in connection.execute(_GATED_EDGES):
-        entry = (row.upstream_job_id, EdgeKind(row.kind), row.name)
-        found.setdefault(row.downstream_job_id, []).append(entry)
-    return found
-
-
-def _since(connection: Connection, run: Any) -> datetime:
-    """The job's previous due time before ``run``'s; for its first, when it was defined."""
-    previous = connection.execute(
-        select(func.max(runs.c.scheduled_for))
-        .where(runs.c.job_id == run.job_id, runs.c.scheduled_for < run.scheduled_for)
-        .where(runs.c.trigger.in_([Trigger.SCHEDULE.value, Trigger.MISFIRE.value]))
-    ).scalar_one_or_none()
-    if previous is not None:
-        return previous  # type: ignore[no-any-return]
-    created = select(jobs.c.created_at).where(jobs.c.id == run.job_id)
-    return connection.execute(created).scalar_one()  # type: ignore[no-any-return]
-
-
-def _latest(connection: Connection, job_id: int, since: datetime, until: datetime) -> Any:
-    """The latest run of ``job_id`` due in (since, until], or None."""
-    return connection.execute(
-        select(runs.c.id, runs.c.status)
-        .where(runs.c.job_id == job_id)
-        .where(runs.c.scheduled_for > since, runs.c.scheduled_for <= until)
-        .order_by(runs.c.scheduled_for.desc(), runs.c.id.desc())
-        .limit(1)
-    ).first()
-
-
-def _upstreams(connection: Connection, run: Any, edges: Sequence[Any]) -> list[Upstream]:
-    since = _since(connection, run)
-    found = []
-    for upstream_id, kind, name in edges:
-        latest = _latest(connection, upstream_id, since, run.scheduled_for)
-        found.append(Upstream(name, kind, None if latest is None else latest.status))
-    return found
-
-
-def _latest_upstream_run(connection: Connection, run: Any, gated: _Gated) -> int | None:
-    since = _since(connection, run)
-    ids = [
-        latest.id
-        for upstream_id, _, _ in gated[run.job_id]
-        if (latest := _latest(connection, upstream_id, since, run.scheduled_for)) is not None
-    ]
-    return max(ids, default=None)
-
-
-def _apply(
-    connection: Connection,
-    run_id: int,
-    decision: GateDecision,
-    now: datetime,
-    upstream_run_id: int | None,
-) -> None:
-    values: dict[str, Any] = {"status": decision.status, "reason": decision.reason}
-    if decision.status == RunStatus.PENDING:
-        values |= {"not_before": now, "upstream_run_id": upstream_run_id}
-        notify(connection, RUNS)
-    elif decision.status == RunStatus.SKIPPED:
-        values["finished_at"] = now
-    connection.execute(
-        update(runs)
-        .where(runs.c.id == run_id, runs.c.status == RunStatus.WAITING.value)
-        .values(values)
-    )
