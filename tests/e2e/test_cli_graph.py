@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.e2e.processes import Process, Store, eventually
+
 CRONWELL = [sys.executable, "-c", "from cronwell.cli import entry_point; entry_point()"]
 
 CHAIN = """
@@ -80,3 +82,34 @@ def test_deleting_a_job_others_need_exits_2_naming_them(tmp_path: Path) -> None:
         2,
         "cronwell: extract: cannot be deleted: needed by transform\n",
     )
+
+
+def test_a_worker_process_runs_a_chain_from_one_triggered_run(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A real ``cronwell worker``: the run it ends makes the next one, which it (or any
+    worker, woken by the store's signal) claims."""
+    (tmp_path / "jobs.yaml").write_text(
+        "jobs:\n"
+        "  - {name: extract, command: 'true'}\n"
+        "  - {name: transform, command: 'true', depends_on: [extract]}\n"
+        "  - {name: load, command: 'true', depends_on: [{job: transform, on: success}]}\n"
+    )
+    assert cronwell(tmp_path, "apply", "jobs.yaml", "--database", database_url).returncode == 0
+    with (
+        Store(database_url) as store,
+        Process(tmp_path, "worker", "worker", "--database", database_url) as worker,
+    ):
+        worker.wait_up()
+        done = cronwell(tmp_path, "jobs", "trigger", "extract", "--database", database_url)
+        assert done.returncode == 0, done.stderr
+        eventually(lambda: len(store.runs()) == 3 and store.all_ended(), 30, "the chain ran")
+        assert worker.terminate() < 10
+        found = {run.job: run for run in store.runs()}
+    assert {run.status for run in found.values()} == {"succeeded"}
+    assert [found[name].trigger for name in ("extract", "transform", "load")] == [
+        "manual",
+        "dependency",
+        "dependency",
+    ]
+    assert len({run.scheduled_for for run in found.values()}) == 1

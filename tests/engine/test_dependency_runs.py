@@ -46,8 +46,8 @@ def test_a_chain_fires_from_one_schedule_in_order_at_the_same_instant(
     app: Cronwell, worker: Worker, clock: ManualClock
 ) -> None:
     app.schedule(command="true", schedule="0 3 * * *", name="extract")
-    app.schedule(command="true", name="transform", depends_on=["extract"])
-    app.schedule(command="true", name="load", depends_on=["transform"])
+    app.schedule(command="true", name="transform", depends_on=["extract"], priority="high")
+    app.schedule(command="true", name="load", depends_on=["transform"], retry={"max_attempts": 5})
     clock.set(AT_3)
     Scheduler(app.database, clock).tick(AT_3)
     work(worker, AT_3)
@@ -66,6 +66,7 @@ def test_a_chain_fires_from_one_schedule_in_order_at_the_same_instant(
         transform.id,
     )
     assert extract.id < transform.id < load.id, "each was made when the one before it ended"
+    assert (transform.priority, load.max_attempts) == (1, 5), "each as its own job says"
     with app.database.transaction(write=False) as connection:
         shown = find_run(connection, load.id)  # as ``cronwell runs show`` shows it
     assert shown is not None and shown.upstream_run_id == transform.id
