@@ -15,7 +15,9 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
+from cronwell.engine import controls
 from cronwell.engine.clock import Clock, SystemClock
+from cronwell.engine.controls import Backfill
 from cronwell.engine.leader import LeaderLease
 from cronwell.engine.reaper import Reaper
 from cronwell.engine.scheduler import REPLACED, Scheduler, replaced
@@ -228,11 +230,19 @@ class Cronwell:
             raise VersionConflict(f"job {current.name!r} is no longer at version {version}")
         return self.get_schedule(current.id)
 
-    def pause_schedule(self, job: int | str) -> None:
+    def pause_schedule(self, job: int | str, *, until: datetime | None = None) -> None:
+        """Pause until resumed; with ``until``, until then (see ``pause_until``)."""
+        if until is not None:
+            self.pause_until(job, until)
+            return
         self._set_enabled(job, is_enabled=False)
 
-    def resume_schedule(self, job: int | str) -> None:
-        """Resume from now: due times missed while paused are not caught up."""
+    def resume_schedule(self, job: int | str, *, catch_up: bool = False) -> None:
+        """Resume from now: due times missed while paused are not caught up. With
+        ``catch_up``, they are, by the job's misfire policy (see ``resume_catching_up``)."""
+        if catch_up:
+            self.resume_catching_up(job)
+            return
         self._set_enabled(job, is_enabled=True)
 
     def delete_schedule(self, job: int | str) -> None:
@@ -547,6 +557,47 @@ class Cronwell:
     def _set_paused(self, is_paused: bool) -> None:
         with self.database.transaction() as connection:
             store_flags.set_flag(connection, store_flags.PAUSED, is_paused, self.clock.now())
+
+    # --- operator controls -------------------------------------------------------------------
+
+    def backfill(
+        self,
+        job: int | str,
+        start: datetime,
+        end: datetime,
+        *,
+        overlap: OverlapPolicy | str | None = None,
+        dry_run: bool = False,
+    ) -> Backfill:
+        """A run (trigger ``backfill``) for each of the job's due times from ``start`` to
+        ``end``, both included, that has none yet; naive instants are wall times in the job's
+        zone. ``overlap``: allow, queue (the default: one at a time, oldest first) or forbid.
+        ControlError on a bad range, or one of more than 10,000 due times."""
+        done = controls.backfill(
+            self.database, self.clock.now(), job, start, end, overlap=overlap, dry_run=dry_run
+        )
+        self._made(list(done.run_ids))
+        return done
+
+    def skip_next(self, job: int | str) -> datetime:
+        """Skip the job's next due time (recorded as a run skipped by hand); returns it."""
+        return controls.skip_next(self.database, self.clock.now(), job)
+
+    def pause_until(self, job: int | str, until: datetime) -> datetime:
+        """Pause the job until ``until``; then its first due time at or after ``until`` runs,
+        and the due times before it are not run. Returns ``until`` in UTC."""
+        return controls.pause_until(self.database, self.clock.now(), job, until)
+
+    def resume_catching_up(self, job: int | str) -> datetime | None:
+        """Resume the job where its planning stopped: due times missed while it was paused go
+        through its misfire policy, as after downtime. Returns when it is next due."""
+        return controls.resume_catching_up(self.database, self.clock.now(), job)
+
+    def move_cursor(self, job: int | str, *, to: datetime) -> datetime | None:
+        """Plan the job from ``to`` on: back in time, its due times since are planned again
+        by its misfire policy; ahead, the ones before ``to`` are skipped. Returns when it is
+        next due."""
+        return controls.move_cursor(self.database, self.clock.now(), job, to)
 
 
 def _insert_asked(
