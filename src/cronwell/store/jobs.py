@@ -149,10 +149,12 @@ def set_enabled(
     next_due_at: datetime | None,
     now: datetime,
 ) -> None:
-    """Pause or resume a job. Resuming plans from ``now`` on: no burst of misfires."""
+    """Pause or resume a job. Resuming plans from ``now`` on: no burst of misfires, and a
+    pause until an instant ends."""
     values: dict[str, Any] = {"is_enabled": is_enabled, "updated_at": now}
     if is_enabled:
         values |= {"planned_until": now, "next_due_at": next_due_at, "dead_at": None}
+        values["paused_until"] = None
         values["dead_reason"] = None
     connection.execute(update(jobs).where(jobs.c.id == job_id).values(values))
 
