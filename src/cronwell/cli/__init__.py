@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from cronwell.cli import controls  # noqa: F401 (adds its commands to the jobs group)
 from cronwell.cli.apply import apply
 from cronwell.cli.errors import InputError
 from cronwell.cli.history import runs, stats
