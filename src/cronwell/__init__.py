@@ -22,9 +22,13 @@ if TYPE_CHECKING:
         VersionConflict,
     )
     from cronwell.engine.child import TaskContext
+    from cronwell.engine.controls import Backfill
+    from cronwell.policies.controls import ControlError
     from cronwell.spec import JobSpec, SpecError
 
 _HOMES = {
+    "Backfill": "cronwell.engine.controls",
+    "ControlError": "cronwell.policies.controls",
     "Cronwell": "cronwell.app",
     "Job": "cronwell.app",
     "JobExists": "cronwell.app",
@@ -38,6 +42,8 @@ _HOMES = {
     "VersionConflict": "cronwell.app",
 }
 __all__ = [
+    "Backfill",
+    "ControlError",
     "Cronwell",
     "Job",
     "JobExists",

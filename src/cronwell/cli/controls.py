@@ -59,8 +59,12 @@ def _said(done: Backfill, job: Job) -> str:
     zone = job.spec.schedule.timezone
     span = f"{shown(done.start, zone)} to {shown(done.end, zone)}"
     verb = "would be made" if done.is_dry_run else "made"
-    counts = f"{len(done.due_times)} due times, {done.made} runs {verb}"
+    counts = f"{_times(len(done.due_times), 'due time')}, {_times(done.made, 'run')} {verb}"
     return f"backfill {span}: {counts}, {done.existing} already had a run"
+
+
+def _times(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 @jobs.command("skip-next")
