@@ -229,3 +229,19 @@ def test_moving_the_cursor_of_a_job_never_due_is_refused(app: Cronwell) -> None:
     job_id = app.schedule(command="true", name="by-hand")
     with pytest.raises(ControlError, match=r"^schedule: 'Only when triggered by hand' has no"):
         app.move_cursor(job_id, to=at(8))
+
+
+# --- a changed schedule ----------------------------------------------------------------------
+
+
+def test_a_schedule_changed_while_due_times_are_overdue_plans_from_now(
+    app: Cronwell, clock: ManualClock
+) -> None:
+    job_id = hourly(app, misfire="run_all")
+    clock.advance(timedelta(hours=3, minutes=10))  # no scheduler: 10:00 to 12:00 overdue
+    app.update_schedule(job_id, schedule="30 * * * *")  # at 12:40
+    tick_until(app, clock, 14, 40)
+    assert stored(app) == [
+        ("13:30", "schedule", "pending", None),
+        ("14:30", "schedule", "pending", None),
+    ]
