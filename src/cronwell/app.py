@@ -112,6 +112,7 @@ class Job:
     is_enabled: bool
     next_due_at: datetime | None
     dead_reason: str | None
+    paused_until: datetime | None = None  # ``pause_until``: not due before then
 
     @classmethod
     def from_row(cls, row: JobRow) -> Job:
@@ -123,6 +124,7 @@ class Job:
             is_enabled=row.is_enabled,
             next_due_at=row.next_due_at,
             dead_reason=row.dead_reason,
+            paused_until=row.paused_until,
         )
 
 

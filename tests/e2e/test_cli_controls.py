@@ -99,6 +99,8 @@ def test_the_next_due_time_is_skipped_paused_over_and_moved(
     until = due + timedelta(days=1, minutes=30)
     said(tmp_path, database_url, "jobs", "pause", "sync", "--until", until.isoformat())
     assert cursor(database_url) == (until + timedelta(minutes=30), until, True)
+    shown = json.loads(said(tmp_path, database_url, "jobs", "show", "sync"))
+    assert shown["paused_until"] == until.isoformat()
     assert said(tmp_path, database_url, "jobs", "resume", "sync", "--catch-up") == (
         f"sync: resumed, catching up; next due {(due + HOUR).isoformat()}"
     )

@@ -93,6 +93,7 @@ def test_a_job_paused_until_an_instant_fires_again_then_without_a_burst(
 ) -> None:
     job_id = hourly(app)
     assert app.pause_until(job_id, at(12, 15)) == at(12, 15)
+    assert app.get_schedule(job_id).paused_until == at(12, 15)
     # Schedulers wake for the due time the pause ends on, not a minute late.
     with app.database.transaction(write=False) as connection:
         assert earliest_due_at(connection, clock.now()) == at(13)

@@ -194,6 +194,7 @@ def job_fields(job: Job) -> dict[str, Any]:
         "next_due_at": job.next_due_at,
         "version": job.version,
         "dead_reason": job.dead_reason,
+        "paused_until": job.paused_until,
     }
 
 

@@ -77,6 +77,7 @@ class JobRow:
     dead_reason: str | None
     created_at: datetime
     updated_at: datetime
+    paused_until: datetime | None = None  # paused until then, though enabled
 
 
 class JobNotFound(LookupError):
@@ -193,4 +194,5 @@ _JOB_COLUMNS = (
     jobs.c.dead_reason,
     jobs.c.created_at,
     jobs.c.updated_at,
+    jobs.c.paused_until,
 )
