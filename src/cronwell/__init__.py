@@ -19,7 +19,9 @@ if TYPE_CHECKING:
         Plan,
         RunEnded,
         RunNotFound,
+        Version,
         VersionConflict,
+        VersionNotFound,
     )
     from cronwell.engine.child import TaskContext
     from cronwell.engine.controls import Backfill
@@ -39,7 +41,9 @@ _HOMES = {
     "RunNotFound": "cronwell.app",
     "SpecError": "cronwell.spec",
     "TaskContext": "cronwell.engine.child",
+    "Version": "cronwell.app",
     "VersionConflict": "cronwell.app",
+    "VersionNotFound": "cronwell.app",
 }
 __all__ = [
     "Backfill",
@@ -54,7 +58,9 @@ __all__ = [
     "RunNotFound",
     "SpecError",
     "TaskContext",
+    "Version",
     "VersionConflict",
+    "VersionNotFound",
 ]
 
 

@@ -31,6 +31,7 @@ from cronwell.spec import JobSpec, SpecError
 from cronwell.store import flags as store_flags
 from cronwell.store import jobs as store_jobs
 from cronwell.store import stats as store_stats
+from cronwell.store import versions as store_versions
 from cronwell.store.database import DEFAULT_URL, Database
 from cronwell.store.history import get_run, list_runs
 from cronwell.store.jobs import JobNotFound, JobRow
@@ -45,6 +46,8 @@ from cronwell.store.runs import (
     insert_asked_runs,
 )
 from cronwell.store.signals import CANCELS, JOBS, RUNS, notify
+from cronwell.store.versions import JobRef, Version, VersionAction, VersionNotFound
+from cronwell.versions import author_or_default, diff_definitions
 
 ENV_DATABASE = "CRONWELL_DATABASE_URL"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -57,7 +60,9 @@ __all__ = [
     "Plan",
     "RunEnded",
     "RunNotFound",
+    "Version",
     "VersionConflict",
+    "VersionNotFound",
 ]
 
 
@@ -181,9 +186,12 @@ class Cronwell:
         schedule: str | Mapping[str, Any] = "manual",
         *,
         name: str | None = None,
+        author: str | None = None,
+        message: str | None = None,
         **options: Any,
     ) -> int:
-        """Define a job; returns its id. ``options`` are JobSpec fields (retry, timeout, ...)."""
+        """Define a job; returns its id. ``options`` are JobSpec fields (retry, timeout, ...).
+        Its first version is by ``author`` (default: the user running this), with ``message``."""
         definition = self._definition(task, schedule, name, options)
         spec = JobSpec.parse(definition)
         now = self.clock.now()
@@ -191,7 +199,9 @@ class Cronwell:
             if _exists(connection, spec.name):
                 raise JobExists(f"name: a job named {spec.name!r} exists already")
             notify(connection, JOBS)
-            return store_jobs.insert_job(connection, spec, now)
+            job_id = store_jobs.insert_job(connection, spec, now)
+            _record(connection, {VersionAction.CREATE: [job_id]}, author, message, now)
+            return job_id
 
     def get_schedule(self, job: int | str) -> Job:
         with self.database.transaction(write=False) as connection:
@@ -211,26 +221,30 @@ class Cronwell:
         return [job for job in found if set(tags) <= set(job.spec.tags)]
 
     def update_schedule(
-        self, job: int | str, *, expected_version: int | None = None, **changes: Any
+        self,
+        job: int | str,
+        *,
+        expected_version: int | None = None,
+        author: str | None = None,
+        message: str | None = None,
+        **changes: Any,
     ) -> Job:
-        """Change fields of a job's definition; the job gets a new version. With
-        ``expected_version``, fail with VersionConflict if someone changed it meanwhile."""
-        current = self.get_schedule(job)
-        if changes.get("name", current.name) != current.name:
-            problem = "a job keeps its name; define a new job and delete this one to rename it"
-            raise SpecError([("name", problem)])
-        definition = {**current.spec.canonical(), **_resolved(self.registry, changes)}
-        spec = JobSpec.parse(definition)
-        now = self.clock.now()
-        version = expected_version or current.version
-        with self.database.transaction() as connection:
-            notify(connection, JOBS)
-            is_updated = store_jobs.update_job(
-                connection, current.id, spec, expected_version=version, now=now
-            )
-        if not is_updated:
-            raise VersionConflict(f"job {current.name!r} is no longer at version {version}")
-        return self.get_schedule(current.id)
+        """Change fields of a job's definition; the job gets a new version, by ``author``
+        (default: the user running this), with ``message``. A change that changes nothing
+        makes no version. With ``expected_version``, fail with VersionConflict if the job is
+        at another version (someone changed it since it was read), changing nothing."""
+
+        resolved = _resolved(self.registry, changes)  # imports, if any, before the lock
+
+        def changed(_connection: Any, current: Job) -> JobSpec:
+            if changes.get("name", current.name) != current.name:
+                problem = "a job keeps its name; define a new job and delete this one to rename it"
+                raise SpecError([("name", problem)])
+            return JobSpec.parse({**current.spec.canonical(), **resolved})
+
+        return self._redefine(
+            job, changed, VersionAction.UPDATE, expected_version, author=author, message=message
+        )
 
     def pause_schedule(self, job: int | str, *, until: datetime | None = None) -> None:
         """Pause until resumed; with ``until``, until then (see ``pause_until``)."""
@@ -247,11 +261,16 @@ class Cronwell:
             return
         self._set_enabled(job, is_enabled=True)
 
-    def delete_schedule(self, job: int | str) -> None:
-        found = self.get_schedule(job)
+    def delete_schedule(
+        self, job: int | str, *, author: str | None = None, message: str | None = None
+    ) -> None:
+        """Delete the job; its history and versions stay, the last one a ``delete``."""
+        now = self.clock.now()
         with self.database.transaction() as connection:
+            found = store_jobs.get_job(connection, job, lock=True)
             notify(connection, JOBS)
-            store_jobs.delete_job(connection, found.id, self.clock.now())
+            store_jobs.delete_job(connection, found.id, now)
+            _record(connection, {VersionAction.DELETE: [found.id]}, author, message, now)
 
     def trigger_now(
         self,
@@ -393,11 +412,20 @@ class Cronwell:
             is_paused = bool(store_flags.get_flag(connection, store_flags.PAUSED, False))
         return {**_asdict(figures), "uptime": now - self.started_at, "is_paused": is_paused}
 
-    def apply(self, specs: list[JobSpec], *, prune: bool = False, dry_run: bool = False) -> Plan:
+    def apply(
+        self,
+        specs: list[JobSpec],
+        *,
+        prune: bool = False,
+        dry_run: bool = False,
+        author: str | None = None,
+        message: str | None = None,
+    ) -> Plan:
         """Make the store's jobs match ``specs`` (like ``kubectl apply``): create what is new,
         update what changed, leave the rest; with ``prune`` delete live jobs not in ``specs``.
         One transaction: all of it or nothing. ``dry_run`` only says what would change.
         Registered task names become the dotted paths workers import; every task must import.
+        Each job created, updated or deleted gets a version by ``author`` with ``message``.
         """
         specs = resolve_tasks(self.registry, specs)
         now = self.clock.now()
@@ -405,7 +433,8 @@ class Cronwell:
             current = {row.name: row for row in store_jobs.list_jobs(connection)}
             plan = plan_apply(current, specs, prune=prune)
             if not dry_run:
-                _carry_out(connection, plan, current, now)
+                changed = _carry_out(connection, plan, current, now)
+                _record(connection, changed, author, message, now)
                 notify(connection, JOBS)
         return plan
 
@@ -560,6 +589,82 @@ class Cronwell:
         with self.database.transaction() as connection:
             store_flags.set_flag(connection, store_flags.PAUSED, is_paused, self.clock.now())
 
+    # --- versions --------------------------------------------------------------------------
+
+    def list_versions(self, job: int | str) -> list[Version]:
+        """The job's versions, oldest first. A deleted job's stay readable: by its id, or by
+        its name while no live job has taken that name (the latest deleted job of it)."""
+        with self.database.transaction(write=False) as connection:
+            return store_versions.list_versions(
+                connection, store_versions.find_job(connection, job)
+            )
+
+    def get_version(self, job: int | str, number: int) -> JobSpec:
+        """The definition version ``number`` of the job left; VersionNotFound if none."""
+        with self.database.transaction(write=False) as connection:
+            found = store_versions.find_job(connection, job)
+            return JobSpec.from_canonical(store_versions.definition_of(connection, found, number))
+
+    def diff_versions(self, job: int | str, old: int, new: int | None = None) -> str:
+        """A unified diff from version ``old`` of the job's definition to version ``new``
+        (default: the latest), headed ``name@vN``; empty when they are the same."""
+        with self.database.transaction(write=False) as connection:
+            found = store_versions.find_job(connection, job)
+            new = store_versions.latest_number(connection, found) if new is None else new
+            before = store_versions.definition_of(connection, found, old)
+            after = store_versions.definition_of(connection, found, new)
+        return diff_definitions(found.name, (old, before), (new, after))
+
+    def rollback(
+        self,
+        job: int | str,
+        number: int,
+        *,
+        expected_version: int | None = None,
+        author: str | None = None,
+        message: str | None = None,
+    ) -> Job:
+        """Define the job as version ``number`` left it: a new version (action ``rollback``,
+        message by default "rollback to version N"), planned from now on as any change is.
+        Already at that definition, nothing is written and the job is returned as it is."""
+
+        def old(connection: Any, current: Job) -> JobSpec:
+            found = JobRef(current.id, current.name)
+            return JobSpec.from_canonical(store_versions.definition_of(connection, found, number))
+
+        said = message or f"rollback to version {number}"
+        action = VersionAction.ROLLBACK
+        return self._redefine(job, old, action, expected_version, author=author, message=said)
+
+    def _redefine(
+        self,
+        job: int | str,
+        define: Callable[[Any, Job], JobSpec],
+        action: VersionAction,
+        expected_version: int | None,
+        *,
+        author: str | None,
+        message: str | None,
+    ) -> Job:
+        """Give the job the definition ``define`` makes of it, and a version saying so, in
+        one transaction that holds the job's row: nobody changes it between the read and
+        the write. The same definition again changes nothing."""
+        now = self.clock.now()
+        with self.database.transaction() as connection:
+            current = Job.from_row(store_jobs.get_job(connection, job, lock=True))
+            _check_version(current, expected_version)
+            spec = define(connection, current)
+            if spec.canonical() == current.spec.canonical():
+                return current
+            notify(connection, JOBS)
+            is_updated = store_jobs.update_job(
+                connection, current.id, spec, expected_version=current.version, now=now
+            )
+            if not is_updated:  # the row is held: only a store bypassing the lock gets here
+                raise VersionConflict(f"job {current.name!r} changed while being updated")
+            _record(connection, {action: [current.id]}, author, message, now)
+        return self.get_schedule(current.id)
+
     # --- operator controls -------------------------------------------------------------------
 
     def backfill(
@@ -681,9 +786,11 @@ def plan_apply(current: Mapping[str, JobRow], specs: list[JobSpec], *, prune: bo
     return Plan(create, update, unchanged, delete)
 
 
-def _carry_out(connection: Any, plan: Plan, current: Mapping[str, JobRow], now: datetime) -> None:
-    for spec in plan.create:
-        store_jobs.insert_job(connection, spec, now)
+def _carry_out(
+    connection: Any, plan: Plan, current: Mapping[str, JobRow], now: datetime
+) -> dict[VersionAction, list[int]]:
+    """Make the plan's changes; returns the jobs changed, by what was done to them."""
+    created = [store_jobs.insert_job(connection, spec, now) for spec in plan.create]
     for spec in plan.update:
         row = current[spec.name]
         is_updated = store_jobs.update_job(
@@ -693,6 +800,11 @@ def _carry_out(connection: Any, plan: Plan, current: Mapping[str, JobRow], now: 
             raise VersionConflict(f"job {spec.name!r} changed while being applied")
     for name in plan.delete:
         store_jobs.delete_job(connection, current[name].id, now)
+    return {
+        VersionAction.CREATE: created,
+        VersionAction.UPDATE: [current[spec.name].id for spec in plan.update],
+        VersionAction.DELETE: [current[name].id for name in plan.delete],
+    }
 
 
 def _exists(connection: Any, name: str) -> bool:
@@ -729,3 +841,26 @@ def _resolved(registry: Registry, changes: Mapping[str, Any]) -> dict[str, Any]:
 
 def _asdict(value: Any) -> dict[str, Any]:
     return {name: getattr(value, name) for name in value.__slots__}
+
+
+def _check_version(current: Job, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != current.version:
+        raise VersionConflict(
+            f"job {current.name!r} is at version {current.version}, not {expected_version}: "
+            "it changed since you read it"
+        )
+
+
+def _record(
+    connection: Any,
+    changed: Mapping[VersionAction, Sequence[int]],
+    author: str | None,
+    message: str | None,
+    now: datetime,
+) -> None:
+    """Write the versions of the jobs just changed, in the transaction that changed them."""
+    who = author_or_default(author)
+    for action, job_ids in changed.items():
+        store_versions.record_versions(
+            connection, job_ids, action, author=who, message=message, now=now
+        )

@@ -28,16 +28,24 @@ from cronwell.spec import JobSpec, SpecError, parse_jobs
     envvar="CRONWELL_APP",
     help="The Cronwell app whose @app.task names the file may use [$CRONWELL_APP].",
 )
+@click.option("-m", "--message", help="Why: the changelog line of the versions this makes.")
 def apply(
-    path: str, database: str | None, prune: bool, dry_run: bool, app_path: str | None
+    path: str,
+    *,
+    database: str | None,
+    prune: bool,
+    dry_run: bool,
+    app_path: str | None,
+    message: str | None,
 ) -> None:
-    """Make the store's jobs match FILE. An invalid file changes nothing."""
+    """Make the store's jobs match FILE. An invalid file changes nothing. Each job created,
+    updated or deleted gets a new version (``cronwell jobs versions JOB``)."""
     specs = _read(Path(path))
     app = open_app(database)
     if app_path is not None:
         app.registry = _registry_of(app_path)
     try:
-        plan = app.apply(specs, prune=prune, dry_run=dry_run)
+        plan = app.apply(specs, prune=prune, dry_run=dry_run, message=message)
     except SpecError as error:
         raise InputError(*(f"{place}: {problem}" for place, problem in error.problems)) from None
     for line in describe_plan(plan, dry_run=dry_run):
