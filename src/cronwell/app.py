@@ -26,6 +26,7 @@ from cronwell.engine.wakeup import Wakeup
 from cronwell.engine.worker import GRACE, LEASE, Worker
 from cronwell.lifecycle import RunStatus, Trigger
 from cronwell.policies import ActiveRun, OverlapAction, OverlapPolicy, Overlaps
+from cronwell.policies.controls import next_due_from
 from cronwell.registry import Registry, UnknownTask
 from cronwell.spec import JobSpec, SpecError
 from cronwell.store import flags as store_flags
@@ -488,7 +489,9 @@ class Cronwell:
             enabled = [
                 Job.from_row(row) for row in store_jobs.list_jobs(connection, is_enabled=True)
             ]
-            cursors = [(job.id, job.spec.schedule.next_after(now)) for job in enabled]
+            cursors = [
+                (job.id, next_due_from(job.spec.schedule, now, job.paused_until)) for job in enabled
+            ]
             store_jobs.plan_from(connection, cursors, now)
             store_flags.set_flag(connection, store_flags.PAUSED, False, now)
             notify(connection, JOBS)

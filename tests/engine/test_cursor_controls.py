@@ -129,16 +129,30 @@ def test_a_job_paused_by_hand_and_then_until_an_instant_fires_then(
 def test_a_changed_schedule_during_a_pause_fabricates_no_misfires(
     app: Cronwell, clock: ManualClock
 ) -> None:
-    job_id = hourly(app)
-    app.pause_until(job_id, at(12, 15))
+    job_id = hourly(app, misfire="skip")
+    app.pause_until(job_id, at(12, 20))
     tick_until(app, clock, 10, 10)
     app.update_schedule(job_id, schedule="*/20 * * * *")
+    assert app.get_schedule(job_id).next_due_at == at(12, 20), "its schedulers wake then"
     tick_until(app, clock, 13, 0)
     assert stored(app) == [
         ("12:20", "schedule", "pending", None),
         ("12:40", "schedule", "pending", None),
         ("13:00", "schedule", "pending", None),
     ]
+
+
+def test_resuming_every_job_keeps_a_pause_until_an_instant(
+    app: Cronwell, clock: ManualClock
+) -> None:
+    job_id = hourly(app, misfire="skip")
+    app.pause_until(job_id, at(12))
+    app.pause()
+    tick_until(app, clock, 10, 30)
+    app.resume()
+    assert app.get_schedule(job_id).next_due_at == at(12)
+    tick_until(app, clock, 13, 30)
+    assert stored(app) == on_time(12, 13)
 
 
 def test_a_pause_until_an_instant_past_is_refused(app: Cronwell) -> None:

@@ -37,6 +37,17 @@ def first_due_from(schedule: Schedule, instant: datetime) -> datetime | None:
     return schedule.next_after(instant - MICROSECOND)
 
 
+def next_due_from(
+    schedule: Schedule, now: datetime, paused_until: datetime | None
+) -> datetime | None:
+    """When a job planned from ``now`` is next due: the first due time after ``now``, or,
+    while the job is paused until a later instant, the first at or after that instant (so
+    schedulers wake for the end of the pause, not a pass later)."""
+    if paused_until is not None and paused_until > now:
+        return first_due_from(schedule, paused_until)
+    return schedule.next_after(now)
+
+
 def has_due_times(schedule: Schedule) -> bool:
     """Whether the schedule is ever due by time: manual and event jobs are not."""
     return not isinstance(schedule, ManualSchedule | EventSchedule)

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from cronwell.policies.controls import next_due_from
 from cronwell.spec import JobSpec
 from cronwell.store.tables import jobs
 
@@ -116,6 +117,10 @@ def update_job(
     values = _definition_columns(spec, now)
     if spec.is_enabled != _was_enabled(connection, job_id):
         values |= {"is_enabled": spec.is_enabled, "dead_at": None, "dead_reason": None}
+    paused_until = connection.execute(
+        select(jobs.c.paused_until).where(jobs.c.id == job_id)
+    ).scalar()
+    values["next_due_at"] = next_due_from(spec.schedule, now, paused_until)
     changed = connection.execute(
         update(jobs)
         .where(jobs.c.id == job_id, jobs.c.version == expected_version)
