@@ -175,9 +175,10 @@ def test_a_backfill_that_cannot_be_is_refused_and_makes_nothing(
 ) -> None:
     schedule, start, end, overlap = asked
     job_id = app.schedule(command="true", name="sync", schedule=schedule)
-    with pytest.raises(ControlError) as raised:
-        app.backfill(job_id, start, end, overlap=overlap)
-    assert str(raised.value) == message
+    for dry_run in (True, False):
+        with pytest.raises(ControlError) as raised:
+            app.backfill(job_id, start, end, overlap=overlap, dry_run=dry_run)
+        assert str(raised.value) == message
     assert count_runs(app) == 0
 
 

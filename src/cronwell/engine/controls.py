@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 from cronwell.lifecycle import RunStatus, Trigger
 from cronwell.policies import OverlapPolicy
 from cronwell.policies.controls import (
+    BACKFILL_OVERLAPS,
     MICROSECOND,
     ControlError,
     backfill_due_times,
@@ -101,10 +102,10 @@ def backfill(
 def _overlap(overlap: OverlapPolicy | str | None) -> OverlapPolicy:
     if overlap is None:
         return OverlapPolicy.QUEUE
-    try:
-        return OverlapPolicy(overlap)
-    except ValueError:
-        raise ControlError("overlap", f"{overlap!r} is not one of allow, queue, forbid") from None
+    if overlap not in BACKFILL_OVERLAPS:
+        choices = ", ".join(BACKFILL_OVERLAPS)
+        raise ControlError("overlap", f"{str(overlap)!r} is not one of {choices}")
+    return OverlapPolicy(overlap)
 
 
 def _make_runs(
