@@ -32,6 +32,7 @@ from cronwell.spec import JobSpec, SpecError
 from cronwell.store import flags as store_flags
 from cronwell.store import jobs as store_jobs
 from cronwell.store import stats as store_stats
+from cronwell.store import templates as store_templates
 from cronwell.store import versions as store_versions
 from cronwell.store.database import DEFAULT_URL, Database
 from cronwell.store.history import get_run, list_runs
@@ -48,6 +49,7 @@ from cronwell.store.runs import (
 )
 from cronwell.store.signals import CANCELS, JOBS, RUNS, notify
 from cronwell.store.versions import JobRef, Version, VersionAction, VersionNotFound
+from cronwell.templates import Template, joining, own_fields, resolve
 from cronwell.versions import author_or_default, diff_definitions
 
 ENV_DATABASE = "CRONWELL_DATABASE_URL"
@@ -61,6 +63,9 @@ __all__ = [
     "Plan",
     "RunEnded",
     "RunNotFound",
+    "TemplateExists",
+    "TemplateInUse",
+    "TemplateNotFound",
     "Version",
     "VersionConflict",
     "VersionNotFound",
@@ -81,6 +86,18 @@ class RunEnded(ValueError):
 
 class VersionConflict(RuntimeError):
     """The job changed since the version the caller read (optimistic concurrency)."""
+
+
+class TemplateExists(ValueError):
+    """A template has that name already."""
+
+
+class TemplateNotFound(LookupError):
+    """No template by that name."""
+
+
+class TemplateInUse(ValueError):
+    """Live jobs use the template: it cannot be deleted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,19 +201,21 @@ class Cronwell:
     def schedule(
         self,
         task: str | Callable[..., Any] | None = None,
-        schedule: str | Mapping[str, Any] = "manual",
+        schedule: str | Mapping[str, Any] | None = None,
         *,
         name: str | None = None,
         author: str | None = None,
         message: str | None = None,
         **options: Any,
     ) -> int:
-        """Define a job; returns its id. ``options`` are JobSpec fields (retry, timeout, ...).
-        Its first version is by ``author`` (default: the user running this), with ``message``."""
+        """Define a job; returns its id. ``options`` are JobSpec fields (retry, timeout, ...);
+        ``template`` names a template whose fields the job starts from. Without a schedule
+        (its own or its template's) the job is ``manual``. Its first version is by
+        ``author`` (default: the user running this), with ``message``."""
         definition = self._definition(task, schedule, name, options)
-        spec = JobSpec.parse(definition)
         now = self.clock.now()
         with self.database.transaction() as connection:
+            spec = JobSpec.parse(_templated(connection, definition))
             if _exists(connection, spec.name):
                 raise JobExists(f"name: a job named {spec.name!r} exists already")
             notify(connection, JOBS)
@@ -233,15 +252,16 @@ class Cronwell:
         """Change fields of a job's definition; the job gets a new version, by ``author``
         (default: the user running this), with ``message``. A change that changes nothing
         makes no version. With ``expected_version``, fail with VersionConflict if the job is
-        at another version (someone changed it since it was read), changing nothing."""
+        at another version (someone changed it since it was read), changing nothing. A job
+        with a template keeps it: ``changes`` are its own fields (see ``templates``)."""
 
         resolved = _resolved(self.registry, changes)  # imports, if any, before the lock
 
-        def changed(_connection: Any, current: Job) -> JobSpec:
+        def changed(connection: Any, current: Job) -> JobSpec:
             if changes.get("name", current.name) != current.name:
                 problem = "a job keeps its name; define a new job and delete this one to rename it"
                 raise SpecError([("name", problem)])
-            return JobSpec.parse({**current.spec.canonical(), **resolved})
+            return JobSpec.parse(_templated(connection, _changed(current.spec, resolved)))
 
         return self._redefine(
             job, changed, VersionAction.UPDATE, expected_version, author=author, message=message
@@ -417,6 +437,7 @@ class Cronwell:
         self,
         specs: list[JobSpec],
         *,
+        templates: Sequence[Template] = (),
         prune: bool = False,
         dry_run: bool = False,
         author: str | None = None,
@@ -424,16 +445,26 @@ class Cronwell:
     ) -> Plan:
         """Make the store's jobs match ``specs`` (like ``kubectl apply``): create what is new,
         update what changed, leave the rest; with ``prune`` delete live jobs not in ``specs``.
-        One transaction: all of it or nothing. ``dry_run`` only says what would change.
-        Registered task names become the dotted paths workers import; every task must import.
-        Each job created, updated or deleted gets a version by ``author`` with ``message``.
-        """
+        ``templates`` are stored too, and a live job not in ``specs`` that uses a changed one
+        is made again from it. One transaction: all of it or nothing. ``dry_run`` only says
+        what would change. Registered task names become the dotted paths workers import;
+        every task must import. Each job created, updated or deleted gets a version by
+        ``author`` with ``message``."""
         specs = resolve_tasks(self.registry, specs)
+        templates = [self._resolved_template(template) for template in templates]
         now = self.clock.now()
         with self.database.transaction() as connection:
             current = {row.name: row for row in store_jobs.list_jobs(connection)}
-            plan = plan_apply(current, specs, prune=prune)
+            changed_templates = _changed_templates(connection, templates)
+            named = {spec.name for spec in specs}
+            followers = (
+                [] if prune else _followers(connection, changed_templates, current, skip=named)
+            )
+            plan = plan_apply(current, [*specs, *followers], prune=prune)
+            plan = replace(plan, templates=tuple(t.name for t in changed_templates))
             if not dry_run:
+                for template in changed_templates:
+                    store_templates.put_template(connection, template.name, template.as_dict(), now)
                 changed = _carry_out(connection, plan, current, now)
                 _record(connection, changed, author, message, now)
                 notify(connection, JOBS)
@@ -560,11 +591,13 @@ class Cronwell:
     def _definition(
         self,
         task: str | Callable[..., Any] | None,
-        schedule: str | Mapping[str, Any],
+        schedule: str | Mapping[str, Any] | None,
         name: str | None,
         options: dict[str, Any],
     ) -> dict[str, Any]:
-        definition: dict[str, Any] = {"schedule": schedule, **_resolved(self.registry, options)}
+        definition: dict[str, Any] = _resolved(self.registry, options)
+        if schedule is not None:
+            definition["schedule"] = schedule
         if task is not None:
             definition["task"] = self.registry.resolve(task)
         default = getattr(task, "__name__", None) or (task if isinstance(task, str) else None)
@@ -709,6 +742,118 @@ class Cronwell:
         next due."""
         return controls.move_cursor(self.database, self.clock.now(), job, to)
 
+    # --- templates -------------------------------------------------------------------------
+
+    def create_template(self, name: str, *, description: str = "", **fields: Any) -> Template:
+        """Store a template: job fields (schedule, timezone, retry, queue, ...) that jobs
+        naming it start from."""
+        template = Template.parse({"name": name, "description": description, **fields})
+        template = self._resolved_template(template)
+        with self.database.transaction() as connection:
+            if store_templates.get_templates(connection, [name]):
+                raise TemplateExists(f"name: a template named {name!r} exists already")
+            store_templates.put_template(connection, name, template.as_dict(), self.clock.now())
+        return template
+
+    def update_template(
+        self, name: str, *, author: str | None = None, message: str | None = None, **changes: Any
+    ) -> list[str]:
+        """Change a template's fields (a field given None is removed). Every live job that
+        uses it is made again from the new template and its own fields, as a new version of
+        the job (by ``author``, with ``message``, by default "template NAME changed"), in the
+        same transaction; returns their names. A job the change would make invalid fails it
+        all, naming the job."""
+        now = self.clock.now()
+        with self.database.transaction() as connection:
+            stored = store_templates.get_templates(connection, [name], lock=True)
+            if name not in stored:
+                raise TemplateNotFound(f"template {name!r} does not exist")
+            fields = {**stored[name], **changes}
+            template = Template.parse({k: v for k, v in fields.items() if v is not None})
+            template = self._resolved_template(template)
+            current = {row.name: row for row in store_jobs.list_jobs(connection)}
+            followers = _followers(connection, [template], current, skip=set())
+            store_templates.put_template(connection, name, template.as_dict(), now)
+            plan = plan_apply(current, followers, prune=False)
+            said = message or f"template {name} changed"
+            _record(connection, _carry_out(connection, plan, current, now), author, said, now)
+            notify(connection, JOBS)
+        return [spec.name for spec in plan.update]
+
+    def get_template(self, name: str) -> Template:
+        with self.database.transaction(write=False) as connection:
+            stored = store_templates.get_templates(connection, [name])
+        if name not in stored:
+            raise TemplateNotFound(f"template {name!r} does not exist")
+        return Template.parse(stored[name])
+
+    def list_templates(self) -> list[Template]:
+        with self.database.transaction(write=False) as connection:
+            stored = store_templates.get_templates(connection)
+        return [Template.parse(definition) for definition in stored.values()]
+
+    def delete_template(self, name: str) -> None:
+        """Delete a template no live job uses."""
+        with self.database.transaction() as connection:
+            users = store_templates.jobs_using(connection, [name])[name]
+            if users:
+                names = sorted(store_jobs.get_job(connection, job_id).name for job_id in users)
+                raise TemplateInUse(f"template {name!r} is used by {', '.join(names)}")
+            if not store_templates.delete_template(connection, name):
+                raise TemplateNotFound(f"template {name!r} does not exist")
+
+    def _resolved_template(self, template: Template) -> Template:
+        return replace(template, fields=_resolved(self.registry, template.fields))
+
+
+def _templated(connection: Any, definition: Mapping[str, Any]) -> dict[str, Any]:
+    """A job's definition with its template's fields under its own, read in the writing
+    transaction; a template that does not exist is a SpecError on ``template``."""
+    name = definition.get("template")
+    if name is None:
+        return resolve(definition, None)
+    stored = store_templates.get_templates(connection, [name]) if isinstance(name, str) else {}
+    if name not in stored:
+        raise SpecError([("template", f"no template named {name!r}")])
+    return resolve(definition, Template.parse(stored[name]))
+
+
+def _changed(spec: JobSpec, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """A job's definition with ``changes``: its own fields changed, its template's kept. A
+    job leaving its template (template None) keeps what the template gave it, as its own."""
+    canonical = spec.canonical()
+    if canonical["template"] is None and changes.get("template") is not None:
+        return {**joining(canonical), **changes}
+    if "template" in changes and changes["template"] is None:
+        return {**own_fields({**canonical, "template": None}), **changes}
+    return {**own_fields(canonical), "template": canonical["template"], **changes}
+
+
+def _changed_templates(connection: Any, templates: Sequence[Template]) -> list[Template]:
+    """The templates of ``templates`` that are new or differ from the stored ones."""
+    stored = store_templates.get_templates(connection, [t.name for t in templates], lock=True)
+    return [t for t in templates if stored.get(t.name) != t.as_dict()]
+
+
+def _followers(
+    connection: Any,
+    templates: Sequence[Template],
+    current: Mapping[str, JobRow],
+    *,
+    skip: set[str],
+) -> list[JobSpec]:
+    """The live jobs that use ``templates`` (but those named in ``skip``), made again from
+    them: what the job set itself stays, what came from the template follows it."""
+    by_id = {row.id: row for row in current.values()}
+    using = store_templates.jobs_using(connection, [template.name for template in templates])
+    specs: list[JobSpec] = []
+    for template in templates:
+        for row in (by_id[job_id] for job_id in using[template.name] if job_id in by_id):
+            if row.name not in skip:
+                definition = resolve(own_fields(row.spec), template)
+                specs.append(JobSpec.parse(definition, f"jobs.{row.name}"))
+    return specs
+
 
 def _insert_asked(
     connection: Any,
@@ -764,10 +909,11 @@ class Plan:
     update: tuple[JobSpec, ...]
     unchanged: tuple[str, ...]
     delete: tuple[str, ...]
+    templates: tuple[str, ...] = ()  # created or changed
 
     @property
     def is_empty(self) -> bool:
-        return not (self.create or self.update or self.delete)
+        return not (self.create or self.update or self.delete or self.templates)
 
 
 _STATUSES = {"active": True, "paused": False, None: None}

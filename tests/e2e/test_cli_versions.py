@@ -68,21 +68,13 @@ def test_versions_are_listed_compared_and_rolled_back(tmp_path: Path, database_u
     assert (
         out(tmp_path, url, "jobs", "update", "sync", *changed) == "sync: updated, now version 2\n"
     )
-    assert out(tmp_path, url, "jobs", "diff", "sync", "1", "2").splitlines() == [
-        "--- sync@v1",
-        "+++ sync@v2",
-        "@@ -25,9 +25,9 @@",
-        '     "multiplier": 2.0,',
-        '     "strategy": "exponential"',
-        "   },",
+    diff = out(tmp_path, url, "jobs", "diff", "sync", "1", "2").splitlines()
+    assert diff[:2] == ["--- sync@v1", "+++ sync@v2"]
+    assert [line for line in diff[3:] if line[:1] in "+-"] == [
         '-  "schedule": "@hourly",',
         '+  "schedule": "*/15 * * * *",',
-        '   "tags": [],',
-        '   "task": null,',
         '-  "timeout": null,',
         '+  "timeout": 300.0,',
-        '   "timezone": "UTC"',
-        " }",
     ]
     assert out(tmp_path, url, "jobs", "rollback", "sync", "1", "-m", "too often") == (
         "sync: rolled back to version 1, now version 3\n"

@@ -22,6 +22,7 @@ from cronwell.cli.jobs import dlq, jobs
 from cronwell.cli.locks import locks
 from cronwell.cli.run import db, run, scheduler, worker
 from cronwell.cli.schedules import explain, next_due
+from cronwell.cli.templates import templates
 from cronwell.cli.workers import workers
 
 
@@ -45,6 +46,7 @@ for command in (
     db,
     next_due,
     explain,
+    templates,
 ):
     cli.add_command(command)
 

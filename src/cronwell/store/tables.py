@@ -174,6 +174,16 @@ flags = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
+templates = Table(
+    "templates",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("definition", JSON, nullable=False),  # name, description and the job fields
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
 # Change control: every create, update, delete and rollback of a job is a numbered version;
 # its definition is stored once per SHA-256 of its canonical JSON, compressed.
 version_contents = Table(
