@@ -24,9 +24,13 @@ if TYPE_CHECKING:
         VersionNotFound,
     )
     from cronwell.engine.child import TaskContext
+    from cronwell.engine.controls import Backfill
+    from cronwell.policies.controls import ControlError
     from cronwell.spec import JobSpec, SpecError
 
 _HOMES = {
+    "Backfill": "cronwell.engine.controls",
+    "ControlError": "cronwell.policies.controls",
     "Cronwell": "cronwell.app",
     "Job": "cronwell.app",
     "JobExists": "cronwell.app",
@@ -42,6 +46,8 @@ _HOMES = {
     "VersionNotFound": "cronwell.app",
 }
 __all__ = [
+    "Backfill",
+    "ControlError",
     "Cronwell",
     "Job",
     "JobExists",

@@ -46,7 +46,7 @@ from cronwell.engine.execute import (
 )
 from cronwell.engine.loops import Backoff, survive, try_once
 from cronwell.engine.specs import SpecCache
-from cronwell.lifecycle import AttemptStatus, RunStatus
+from cronwell.lifecycle import AttemptStatus, RunStatus, Trigger
 from cronwell.policies import OverlapPolicy, Settlement, settle
 from cronwell.spec import JobSpec, Mode, OnDead
 from cronwell.store.database import Database
@@ -497,7 +497,8 @@ class Worker:
             error = "\n".join(part for part in (outcome.error, broken.error) if part)
             outcome = replace(outcome, status=AttemptStatus.FAILED, error=error)
             settled = Settlement(RunStatus.DEAD, reason="the worker could not settle the run")
-        has_queue = spec.overlap is OverlapPolicy.QUEUE
+        # A backfill's runs wait for each other whatever the job's own policy.
+        has_queue = spec.overlap is OverlapPolicy.QUEUE or run.trigger is Trigger.BACKFILL
         finish = Finish(run, outcome, settled.status, settled.not_before, settled.reason, has_queue)
         with self._lock:
             self._ended.append((finish, spec))
