@@ -216,3 +216,22 @@ def until_a_statement_waits_for_a_lock(app: Cronwell) -> None:
                 return
         assert time.monotonic() < deadline, "the second settle never waited"
         time.sleep(0.01)
+
+
+def test_backfilled_upstream_runs_fire_their_chain_at_their_own_instants(
+    app: Cronwell, worker: Worker
+) -> None:
+    app.schedule(command="true", schedule="0 3 * * *", name="extract")
+    app.schedule(command="true", name="transform", depends_on=["extract"])
+    app.backfill(
+        "extract", datetime(2026, 5, 30, tzinfo=UTC), datetime(2026, 5, 31, 23, tzinfo=UTC)
+    )
+    work(worker, NOW, rounds=8)
+    found = by_job(app)
+    due = [datetime(2026, 5, 30, 3, tzinfo=UTC), datetime(2026, 5, 31, 3, tzinfo=UTC)]
+    assert [(run.scheduled_for, run.status) for run in found["extract"]] == [
+        (at, "succeeded") for at in due
+    ]
+    assert sorted((run.scheduled_for, run.trigger) for run in found["transform"]) == [
+        (at, "dependency") for at in due
+    ]
