@@ -179,3 +179,16 @@ def test_a_waiting_run_starts_when_the_worker_settles_its_upstream_with_no_sched
     ((cleanup,), (report,)) = runs_of(app, "cleanup"), runs_of(app, "report")
     assert (cleanup.status, report.status) == ("succeeded", "succeeded")
     assert report.upstream_run_id == cleanup.id
+
+
+def test_a_held_run_of_a_deleted_job_is_cancelled(app: Cronwell, clock: ManualClock) -> None:
+    define(app)
+    tick(app, clock, AT_3)
+    start_cleanup(app)
+    tick(app, clock, AT_630)
+    clock.set(AT_630 + MINUTE)
+    (held,) = runs_of(app, "report")
+    app.delete_schedule("report")
+    (report,) = [row for row in run_rows(app) if row.id == held.id]
+    assert (report.status, report.reason) == ("cancelled", "its job was deleted")
+    assert report.finished_at == AT_630 + MINUTE

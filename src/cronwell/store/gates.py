@@ -35,20 +35,30 @@ def gated_jobs(connection: Connection) -> set[int]:
 
 
 def release_ungated(connection: Connection, job_ids: Sequence[int]) -> None:
-    """Start the runs of these jobs held for upstreams they no longer have (their definitions
-    changed): nothing would ever decide them. They are claimable from their due times, as
-    they would have been."""
+    """Settle the runs of these jobs held for upstreams they no longer have: nothing would
+    ever decide them. A live job's start, claimable from their due times as they would have
+    been; a deleted job's are cancelled when it was deleted."""
     if not job_ids:
         return
-    released = connection.execute(
+    deleted_at = select(jobs.c.deleted_at).where(jobs.c.id == runs.c.job_id).scalar_subquery()
+    held = (
         update(runs)
         .where(runs.c.job_id.in_(job_ids), runs.c.status == RunStatus.WAITING.value)
         .where(runs.c.reason.startswith(WAITING_FOR_UPSTREAM))
-        .values(status=RunStatus.PENDING.value, reason=None, not_before=runs.c.scheduled_for)
+    )
+    connection.execute(
+        held.where(deleted_at.is_not(None)).values(
+            status=RunStatus.CANCELLED.value, reason=JOB_DELETED, finished_at=deleted_at
+        )
+    )
+    released = connection.execute(
+        held.values(status=RunStatus.PENDING.value, reason=None, not_before=runs.c.scheduled_for)
     )
     if released.rowcount:
         notify(connection, RUNS)
 
+
+JOB_DELETED = "its job was deleted"
 
 WAIT_POLL = timedelta(seconds=5)  # how soon the scheduler looks again while runs wait
 
