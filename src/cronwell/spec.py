@@ -40,6 +40,7 @@ from cronwell.schedules.zones import load_zone
 
 NAME = r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}"
 DOTTED_PATH = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 DEFAULT_RETRY = RetryPolicy()
 DEFAULT_MISFIRE = MisfirePolicy()
 
@@ -161,6 +162,7 @@ class _Job(_Model):
     wait_timeout: Duration = DEFAULT_WAIT_TIMEOUT.total_seconds()
     template: str | None = None
     overrides: dict[str, Any] = {}  # the fields the job sets over its template
+    env: dict[str, str] = {}
 
     @field_validator("name", "queue")
     @classmethod
@@ -188,6 +190,20 @@ class _Job(_Model):
     @classmethod
     def _wait_timeout(cls, value: Duration) -> Duration:
         _checked(lambda: _duration(value, "wait_timeout"))
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        for name, text in value.items():
+            if not ENV_NAME.fullmatch(name):
+                rule = "is not an environment variable name (letters, digits, _; no digit first)"
+                raise _custom("env", f"{name!r} {rule}")
+            if "\0" in text:  # no process environment can hold it
+                raise _custom("env", f"{name}: a value must not hold a NUL character")
+        if value and info.data.get("mode") is Mode.THREAD and info.data.get("task") is not None:
+            # A thread shares the worker's environment: it cannot have one of its own.
+            raise _custom("env", "a task in mode thread shares the worker's environment")
         return value
 
     @field_validator("timezone")
@@ -296,6 +312,7 @@ class JobSpec:
     wait_timeout: timedelta = DEFAULT_WAIT_TIMEOUT
     template: str | None = None
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)  # on top of the worker's environment
 
     @classmethod
     def parse(cls, data: Mapping[str, Any], place: str = "") -> JobSpec:
@@ -359,6 +376,7 @@ class JobSpec:
             "wait_timeout": self.wait_timeout.total_seconds(),
             "template": self.template,
             "overrides": dict(self.overrides),
+            "env": dict(self.env),
         }
 
 
@@ -430,6 +448,7 @@ def _build(model: _Job, place: str) -> JobSpec:
         wait_timeout=_duration(model.wait_timeout, "wait_timeout") or timedelta(0),
         template=model.template,
         overrides=dict(model.overrides),
+        env=dict(model.env),
     )
 
 
@@ -468,6 +487,7 @@ def _trusted(data: Mapping[str, Any]) -> JobSpec:
         wait_timeout=_duration(data["wait_timeout"], "wait_timeout") or timedelta(0),
         template=data["template"],
         overrides=dict(data["overrides"]),
+        env=dict(data["env"]),
     )
 
 
