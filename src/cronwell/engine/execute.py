@@ -168,23 +168,27 @@ def execute(
     grace: timedelta = GRACE,
     output_limit: int = OUTPUT_LIMIT,
     heartbeat_timeout: timedelta | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Outcome:
     """Run one attempt of ``target`` to its end and say how it ended.
 
     Returns when the task ended, ``timeout`` passed, a callable had no heartbeat for
     ``heartbeat_timeout``, or ``cancel`` was set (then within about ``grace``).
-    ``finished_at`` comes from ``now``. Does not raise for anything the task does.
+    ``finished_at`` comes from ``now``. ``env`` goes on top of this process's environment
+    for a command or a child process (a thread shares the process's). Does not raise for
+    anything the task does.
     """
     if cancel.is_set():
         return Outcome(status=AttemptStatus.CANCELLED, finished_at=now())
     limits = Limits(timeout, grace, output_limit, heartbeat_timeout)
+    environment = {**os.environ, **env} if env else None
     if isinstance(target, Command):
-        ended = _run_group(target.argv(), b"", (), limits, cancel)
+        ended = _run_group(target.argv(), b"", (), limits, cancel, env=environment)
         return _command_outcome(ended, now())
     task = _Call(target.path, args, kwargs or {}, _with_pulse(context))
     if mode is Mode.THREAD:
         return _run_in_thread(task, cancel, limits, now)
-    return _run_in_child(task, cancel, limits, now)
+    return _run_in_child(task, cancel, limits, now, environment)
 
 
 def _with_pulse(context: AttemptContext) -> AttemptContext:
@@ -251,11 +255,16 @@ def _run_group(
     cancel: threading.Event,
     *,
     pulse: Pulse | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> _Ended:
     """Run ``argv`` in a new process group to its end, or stop it at the deadline, when
-    ``pulse`` stays silent too long, or on cancel."""
+    ``pulse`` stays silent too long, or on cancel. ``env``: the whole environment, if not
+    this process's."""
     deadline = limits.deadline()
-    if shutil.which(argv[0]) is None:  # said here: setpriv would say it in its own words
+    search = None if env is None else env.get("PATH", os.defpath)
+    if (
+        shutil.which(argv[0], path=search) is None
+    ):  # said here: setpriv would say it in its own words
         return _Ended(127, f"cannot start {argv[0]}: no such executable file\n", None)
     try:
         process = subprocess.Popen(
@@ -265,6 +274,7 @@ def _run_group(
             stderr=subprocess.STDOUT,
             start_new_session=True,
             pass_fds=pass_fds,
+            env=env,
         )
     except OSError as error:  # 127, as a shell says of a command it cannot find
         return _Ended(127, f"cannot start {argv[0]}: {error}\n", None)
@@ -431,14 +441,18 @@ def _beat(context: AttemptContext, now: Callable[[], datetime], progress: Any) -
 
 
 def _run_in_child(
-    task: _Call, cancel: threading.Event, limits: Limits, now: Callable[[], datetime]
+    task: _Call,
+    cancel: threading.Event,
+    limits: Limits,
+    now: Callable[[], datetime],
+    env: Mapping[str, str] | None = None,
 ) -> Outcome:
     read_fd, write_fd = os.pipe()
     reports = _Reports(read_fd, task.context, now)
     request = _request(task, write_fd)
     argv = [sys.executable, "-m", "cronwell.engine.child"]
     try:
-        ended = _run_group(argv, request, (write_fd,), limits, cancel, pulse=task.pulse)
+        ended = _run_group(argv, request, (write_fd,), limits, cancel, pulse=task.pulse, env=env)
     finally:
         os.close(write_fd)  # the reader sees the end once the child's copy is gone too
     reports.wait()

@@ -444,6 +444,7 @@ class Worker:
                     timeout=spec.timeout,
                     mode=spec.mode,
                     heartbeat_timeout=spec.heartbeat_timeout,
+                    env=spec.env,
                 )
             except ValueError as error:  # a task the worker cannot even start
                 outcome = Outcome(AttemptStatus.FAILED, self.clock.now(), error=str(error))
