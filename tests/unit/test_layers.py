@@ -32,6 +32,7 @@ PURE_MODULES = {
     "policies": ("cronwell.schedules", "cronwell.lifecycle", "cronwell.policies"),
     "spec.py": ("cronwell.schedules", "cronwell.policies", "pydantic", "pydantic_core"),
     "dag.py": ("heapq", "cronwell.schedules", "cronwell.spec"),
+    "crontab.py": ("cronwell.schedules", "cronwell.spec", "shlex", "yaml"),
 }
 
 
