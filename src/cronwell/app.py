@@ -19,6 +19,7 @@ from cronwell.dag import Graph, build_graph
 from cronwell.engine import controls
 from cronwell.engine.clock import Clock, SystemClock
 from cronwell.engine.controls import Backfill
+from cronwell.engine.direct import Executed, execute_job
 from cronwell.engine.leader import LeaderLease
 from cronwell.engine.reaper import Reaper
 from cronwell.engine.scheduler import REPLACED, Scheduler, replaced
@@ -833,6 +834,13 @@ class Cronwell:
 
     def _resolved_template(self, template: Template) -> Template:
         return replace(template, fields=_resolved(self.registry, template.fields))
+
+    # --- crontab ---------------------------------------------------------------------------
+
+    def execute_now(self, job: int | str) -> Executed:
+        """Make a run of the job now and execute it in this process to its end, recorded like
+        any other run (trigger ``exec``); see ``cronwell.engine.direct``."""
+        return execute_job(self.database, self.clock, job, lease=self.lease, grace=self.grace)
 
 
 def _templated(connection: Any, definition: Mapping[str, Any]) -> dict[str, Any]:

@@ -38,6 +38,7 @@ class Trigger(StrEnum):
     BACKFILL = "backfill"
     EVENT = "event"
     DEPENDENCY = "dependency"
+    EXEC = "exec"  # run at once in the process that asked (``cronwell exec``)
 
 
 class SkipReason(StrEnum):
@@ -46,6 +47,7 @@ class SkipReason(StrEnum):
     MISSED = "missed"
     OVERLAP = "overlap"
     OVERLAP_QUEUE_FULL = "overlap-queue-full"
+    PAUSED = "paused"  # asked of a paused job by ``cronwell exec``
 
 
 class AttemptStatus(StrEnum):

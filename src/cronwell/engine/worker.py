@@ -287,6 +287,30 @@ class Worker:
             beat.join()
             try_once(self._stop, "the worker, saying it stopped")
 
+    def execute_claimed(self, run: ClaimedRun, spec: JobSpec) -> None:
+        """Execute one run claimed outside ``tick`` (``cronwell exec``) to its end and settle
+        it, renewing its lease meanwhile: as ``run`` executes the runs it claims, so
+        timeouts, cancels and retry decisions are the same. Interrupted, it hands the run
+        back."""
+        if not self._is_registered:
+            self._register()
+        settled = threading.Event()
+        beat = threading.Thread(target=self._beat, args=(settled,), daemon=True)
+        beat.start()
+        try:
+            self._start(run, spec)
+            while not self.join(self.lease.total_seconds()):
+                pass
+        except BaseException:
+            try_once(self.interrupt, "the worker, handing its run back")
+            raise
+        finally:
+            settled.set()
+            self.look_for_cancels.set()
+            beat.join()
+            try_once(self._stop, "the worker, saying it stopped")
+            self.close()
+
     def _pass(self) -> timedelta:
         """A tick, registered first: a worker the database refused at its start registers
         once it is back."""

@@ -963,3 +963,36 @@ def cancel_requested(connection: Connection, run_ids: Sequence[int]) -> set[int]
         select(runs.c.id).where(runs.c.id.in_(run_ids), runs.c.is_cancel_requested.is_(True))
     )
     return set(found.scalars())
+
+
+def claim_run(
+    connection: Connection, run_id: int, *, owner: str, now: datetime, lease: timedelta
+) -> ClaimedRun | None:
+    """Claim one given run, whatever its queue, and open its attempt; None when it is not
+    claimable (another worker has it, or it ended). For a process that made the run to
+    execute it itself (``cronwell exec``): made and claimed in one transaction, no other
+    worker ever sees it pending."""
+    row = connection.execute(
+        update(runs)
+        .where(runs.c.id == run_id, _is_claimable)
+        .values(
+            status=RunStatus.RUNNING,
+            lease_owner=owner,
+            lease_expires_at=now + lease,
+            started_at=now,
+            attempts=runs.c.attempts + 1,
+        )
+        .returning(*_CLAIMED_COLUMNS)
+    ).first()
+    if row is None:
+        return None
+    connection.execute(
+        insert(attempts).values(
+            run_id=row.id,
+            number=row.attempts,
+            worker_id=owner,
+            status=AttemptStatus.RUNNING,
+            started_at=now,
+        )
+    )
+    return _claimed(row, now, now + lease)
