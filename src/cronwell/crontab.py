@@ -140,7 +140,7 @@ def _job(line: str, number: int, state: _State, *, system: bool, names: set[str]
     schedule, user, command_text = _split(line, system=system)
     _check_schedule(schedule, state.timezone)
     command = _command(command_text, state.env.get("SHELL", _DEFAULT_SHELL))
-    name = unique_name(job_name(command_text), names)
+    name = unique_name(job_name(_cut_at_percent(command_text)[0]), names)
     names.add(name)
     metadata: dict[str, Any] = {"crontab_line": line, "crontab_line_number": number}
     if user is not None:
