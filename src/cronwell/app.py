@@ -60,6 +60,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = [
     "Cronwell",
+    "Executed",
     "Job",
     "JobExists",
     "JobNotFound",

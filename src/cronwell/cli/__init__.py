@@ -16,6 +16,7 @@ from cronwell.cli import (
     versions,  # noqa: F401  (adds its commands to `jobs`)
 )
 from cronwell.cli.apply import apply
+from cronwell.cli.crontab import crontab, exec_job
 from cronwell.cli.errors import InputError
 from cronwell.cli.graph import jobs_graph  # noqa: F401  (importing it adds ``jobs graph``)
 from cronwell.cli.history import runs, stats
@@ -48,6 +49,8 @@ for command in (
     next_due,
     explain,
     templates,
+    crontab,
+    exec_job,
 ):
     cli.add_command(command)
 
@@ -60,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     if here not in sys.path:
         sys.path.insert(0, here)
     try:
-        cli.main(args=argv, prog_name="cronwell", standalone_mode=False)
+        # Without standalone mode click returns the code of a command's Exit (``cronwell
+        # exec`` exits with its task's); commands themselves return None.
+        code = cli.main(args=argv, prog_name="cronwell", standalone_mode=False)
     except InputError as error:
         return _refuse(*error.lines)
     except click.UsageError as error:
@@ -69,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         return done.exit_code
     except click.Abort:
         return _refuse("aborted")
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def _refuse(*lines: str) -> int:
