@@ -9,8 +9,10 @@ import shlex
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 import yaml
 
 from cronwell.store.database import Database
@@ -36,11 +38,14 @@ CRON_TZ=America/New_York
 """
 
 
-def cronwell(cwd: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def cronwell(
+    cwd: Path, *args: str, stdin: str | None = None, zone: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = environment() | ({"TZ": zone} if zone else {})
     return subprocess.run(
         [*CRONWELL, *args],
         cwd=cwd,
-        env=environment(),
+        env=env,
         input=stdin,
         capture_output=True,
         text=True,
@@ -97,6 +102,12 @@ def test_import_of_a_system_crontab_reads_the_user_column(tmp_path: Path) -> Non
     )
     assert job["metadata"]["crontab_user"] == "root"
     assert "line 2: note: cron ran it as root; cronwell runs it as the worker's user" in done.stderr
+
+
+def test_without_timezone_the_jobs_get_this_machines_zone(tmp_path: Path) -> None:
+    done = cronwell(tmp_path, "crontab", "import", "-", stdin="0 9 * * * true\n", zone="Asia/Tokyo")
+    assert yaml.safe_load(done.stdout)["jobs"][0]["timezone"] == "Asia/Tokyo"
+    assert "timezone: Asia/Tokyo (this machine's; --timezone to change)" in done.stderr
 
 
 def test_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
@@ -211,6 +222,27 @@ def test_exec_exits_with_a_failed_commands_code(tmp_path: Path, database_url: st
     )
     ((run, (attempt,)),) = runs_of(database_url, "broken")
     assert (run.status, attempt.status, attempt.exit_code) == ("dead", "failed", 7)
+
+
+@pytest.mark.parametrize(
+    ("definition", "code", "said"),
+    [
+        ({"command": "kill -TERM $$"}, 128 + 15, "killed by SIGTERM"),
+        ({"command": "sleep 30", "timeout": 0.5}, 124, "timed out after 0:00:00.500000"),
+        ({"task": "tasks:fail"}, 1, "RuntimeError: the warehouse is down"),
+    ],
+    ids=["signal", "timeout", "python"],
+)
+def test_exec_exits_as_a_shell_would(
+    tmp_path: Path, database_url: str, definition: dict[str, Any], code: int, said: str
+) -> None:
+    (tmp_path / "tasks.py").write_text(
+        "def fail() -> None:\n    raise RuntimeError('the warehouse is down')\n"
+    )
+    apply_job(tmp_path, database_url, name="job", retry={"max_attempts": 1}, **definition)
+    done = cronwell(tmp_path, "exec", "job", "--database", database_url)
+    assert done.returncode == code, done.stderr
+    assert done.stderr.startswith("job: run ") and done.stderr.endswith(f" dead: {said}\n")
 
 
 def test_exec_gives_the_job_env_to_the_command(tmp_path: Path, database_url: str) -> None:
