@@ -200,7 +200,11 @@ def _check_field(text: str, field_name: str) -> None:
     for item in text.split(","):
         if not _FIELD_ITEM.fullmatch(item):
             raise _Skip(f"{field_name} field: {item!r} is not cron syntax")
-        for part in item.partition("/")[0].split("-"):
+        base, slash, _ = item.partition("/")
+        if slash and base != "*" and "-" not in base:
+            # Vixie cron refuses a step after one value; cronwell would read it as base-max.
+            raise _Skip(f"{field_name} field: {item!r}: cron takes a step after * or a range only")
+        for part in base.split("-"):
             if part == "*" or part.isdigit():
                 continue
             if not part.isalpha() or not names:

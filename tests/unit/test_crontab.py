@@ -199,6 +199,7 @@ def test_a_system_crontab_has_a_user_column() -> None:
         ("0 0 * * jan x", "day-of-week field: 'jan' is not a name this field takes"),
         ("0 0 * mon * x", "month field: 'mon' is not a name this field takes"),
         ("5-1 0 * * * x", "minute field: 5-1 is a reversed range"),
+        ("5/10 * * * * x", "minute field: '5/10': cron takes a step after * or a range only"),
         ("@fortnightly x", "unknown nickname '@fortnightly'"),
     ],
 )
