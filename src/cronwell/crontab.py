@@ -370,8 +370,23 @@ def _from_cron(schedule: CronSchedule, zone: str) -> CronLines:
         or days.nth_weekdays
     ):
         return CronLines([], zone, "L, W or #: extensions cron does not take")
-    # '?' is Quartz for '*', which cron takes.
-    return CronLines([" ".join("*" if item == "?" else item for item in five)], zone)
+    return CronLines([" ".join(map(_cron_field, five, _FIELD_HIGHS))], zone)
+
+
+_FIELD_HIGHS = (59, 23, 31, 12, 7)
+
+
+def _cron_field(text: str, high: int) -> str:
+    """A field of ours in words cron takes: '?' (Quartz for '*') as '*', a step after one
+    value (``5/10``, which cronwell reads to the field's end) as a range (``5-59/10``)."""
+    if text == "?":
+        return "*"
+    items = []
+    for item in text.split(","):
+        base, slash, step = item.partition("/")
+        is_open = slash and base != "*" and "-" not in base
+        items.append(f"{base}-{high}/{step}" if is_open else item)
+    return ",".join(items)
 
 
 def _from_times(schedule: DailySchedule | WeeklySchedule | MonthlySchedule, zone: str) -> CronLines:

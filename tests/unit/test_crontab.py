@@ -254,6 +254,7 @@ def spec(name: str, schedule: Any, **more: Any) -> JobSpec:
         ("*/5 9-17 * * MON-FRI", ["*/5 9-17 * * MON-FRI"]),
         ("@daily", ["@daily"]),
         ("0 0 ? * 1", ["0 0 * * 1"]),
+        ("5/20 1/6 * * 5/1", ["5-59/20 1-23/6 * * 5-7/1"]),
         ("daily 09:00,13:30,17:00", ["0 9,17 * * *", "30 13 * * *"]),
         ("weekly mon,sun 06:15", ["15 6 * * 1,0"]),
         ("monthly 1,15 12:00", ["0 12 1,15 * *"]),
@@ -287,6 +288,13 @@ def test_schedules_cron_cannot_say_are_refused(schedule: Any, reason: str) -> No
     found = cron_lines(spec("j", schedule).schedule)
     assert found.fields == []
     assert reason in (found.reason or "")
+
+
+def test_a_step_after_one_value_means_the_same_once_exported() -> None:
+    ours = spec("j", "5/20 1/6 * * 5/1").schedule
+    (line,) = cron_lines(ours).fields
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    assert due_times(parse_schedule(line), start, 50) == due_times(ours, start, 50)
 
 
 def test_the_crontab_calls_cronwell_exec_per_job_by_zone() -> None:
