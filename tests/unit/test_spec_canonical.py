@@ -66,6 +66,9 @@ def definitions(draw: st.DrawFn) -> dict[str, Any]:
     for option, values in OPTIONS.items():
         if draw(st.booleans()):
             definition[option] = draw(values)
+    is_thread_task = target == "task" and definition.get("mode") == "thread"
+    if draw(st.booleans()) and not is_thread_task:  # a thread has the worker's environment
+        definition["env"] = draw(st.sampled_from([{}, {"PATH": "/usr/bin", "REGION": "emea"}]))
     return definition
 
 
