@@ -44,6 +44,7 @@ _FIELD_ITEM = re.compile(r"(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?")
 _FIELD_NAMES = ("minute", "hour", "day-of-month", "month", "day-of-week")
 _POSIX_SHELLS = frozenset({"sh", "bash", "dash", "ash", "ksh", "mksh", "zsh"})
 _WRAPPERS = frozenset({"env", "nohup", "exec", "time", "chronic", "command"})
+_NOT_THE_PROGRAM = frozenset({"cd", "test", "[", "true", ":"})  # guards: `test -x X || ...`
 _INTERPRETERS = re.compile(r"(python|perl|ruby|node|php|bash|sh|dash|zsh)[0-9.]*")
 _SCRIPT_SUFFIX = re.compile(r"\.(sh|bash|py|pl|rb|php|js)$")
 _DEFAULT_SHELL = "/bin/sh"
@@ -251,18 +252,18 @@ def _stdin(text: str) -> str:
 
 
 def job_name(command: str) -> str:
-    """A job name from a command: the program it runs (the script, for an interpreter), as
-    a slug."""
+    """A job name from a command: the program it runs (the script, for an interpreter; the
+    directory, for run-parts), as a slug. Guards and ``cd`` before it are passed over."""
     for part in re.split(r"&&|\|\||;|\|", command):
         program = _program(part)
-        if program and program != "cd":
+        if program and program not in _NOT_THE_PROGRAM:
             return slug(program)
     return "job"
 
 
 def _program(command: str) -> str:
     try:
-        words = shlex.split(command, comments=True)
+        words = shlex.split(command.strip(" \t(){}"), comments=True)
     except ValueError:
         words = command.split()
     words = [word for word in words if not re.fullmatch(r"[A-Za-z_]\w*=.*", word)]
@@ -271,9 +272,9 @@ def _program(command: str) -> str:
     if not words:
         return ""
     program = words[0].rsplit("/", 1)[-1]
-    scripts = [word for word in words[1:] if not word.startswith("-")]
-    if _INTERPRETERS.fullmatch(program) and scripts:
-        program = scripts[0].rsplit("/", 1)[-1]
+    operands = [word for word in words[1:] if not word.startswith("-")]
+    if (_INTERPRETERS.fullmatch(program) or program == "run-parts") and operands:
+        program = operands[-1 if program == "run-parts" else 0].rstrip("/").rsplit("/", 1)[-1]
     return _SCRIPT_SUFFIX.sub("", program)
 
 

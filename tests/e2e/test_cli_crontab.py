@@ -97,7 +97,7 @@ def test_import_of_a_system_crontab_reads_the_user_column(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     (job,) = yaml.safe_load(done.stdout)["jobs"]
     assert (job["name"], job["command"]) == (
-        "run-parts",
+        "cron-hourly",
         "cd / && run-parts --report /etc/cron.hourly",
     )
     assert job["metadata"]["crontab_user"] == "root"

@@ -176,7 +176,7 @@ def test_a_system_crontab_has_a_user_column() -> None:
     )
     hourly, nightly = read.jobs
     assert (hourly["name"], hourly["command"]) == (
-        "run-parts",
+        "cron-hourly",
         "cd / && run-parts --report /etc/cron.hourly",
     )
     assert hourly["metadata"]["crontab_user"] == "root"
@@ -221,6 +221,41 @@ def test_what_cron_refuses_is_listed_not_translated(line: str, reason: str) -> N
 )
 def test_a_job_is_named_after_its_program(command: str, name: str) -> None:
     assert job_name(command) == name
+
+
+DEBIAN = """\
+SHELL=/bin/sh
+PATH=/usr/local/sbin:/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin
+
+# Example of job definition:
+# .---------------- minute (0 - 59)
+# |  .------------- hour (0 - 23)
+# *  *  *  *  * user-name command to be executed
+17 *\t* * *\troot\tcd / && run-parts --report /etc/cron.hourly
+25 6\t* * *\troot\ttest -x /usr/sbin/anacron || { cd / && run-parts --report /etc/cron.daily; }
+47 6\t* * 7\troot\ttest -x /usr/sbin/anacron || { cd / && run-parts --report /etc/cron.weekly; }
+52 6\t1 * *\troot\ttest -x /usr/sbin/anacron || { cd / && run-parts --report /etc/cron.monthly; }
+"""
+
+
+def test_debians_system_crontab_reads_whole() -> None:
+    read = read_crontab(DEBIAN, system=True)
+    assert read.untranslated == []
+    assert [(job["name"], job["schedule"]) for job in read.jobs] == [
+        ("cron-hourly", "17 * * * *"),
+        ("cron-daily", "25 6 * * *"),
+        ("cron-weekly", "47 6 * * 7"),
+        ("cron-monthly", "52 6 1 * *"),
+    ]
+    daily = read.jobs[1]
+    assert daily["command"] == (
+        "test -x /usr/sbin/anacron || { cd / && run-parts --report /etc/cron.daily; }"
+    )
+    assert daily["env"] == {
+        "SHELL": "/bin/sh",
+        "PATH": "/usr/local/sbin:/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin",
+    }
+    assert {job["metadata"]["crontab_user"] for job in read.jobs} == {"root"}
 
 
 def test_names_are_made_unique() -> None:
