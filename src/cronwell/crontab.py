@@ -74,6 +74,7 @@ class _State:
     """What the environment lines read so far say to the job lines after them."""
 
     timezone: str
+    prefix: str = ""
     env: dict[str, str] = field(default_factory=dict)
     mailto: str | None = None
 
@@ -82,13 +83,15 @@ class _Skip(Exception):
     """A line that cannot be translated, with the reason."""
 
 
-def read_crontab(text: str, *, system: bool = False, timezone: str = "UTC") -> Crontab:
+def read_crontab(
+    text: str, *, system: bool = False, timezone: str = "UTC", prefix: str = ""
+) -> Crontab:
     """The jobs of a crontab. ``system``: lines carry a user column (``/etc/crontab``).
     ``timezone``: the zone the jobs run in until a ``CRON_TZ`` line says otherwise (the
-    zone the system cron ran them in)."""
+    zone the system cron ran them in). ``prefix`` starts every job's name."""
     parse_schedule("manual", timezone=timezone)  # an unknown zone is the caller's mistake
     result = Crontab()
-    state = _State(timezone)
+    state = _State(timezone, prefix)
     names: set[str] = set()
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -141,7 +144,7 @@ def _job(line: str, number: int, state: _State, *, system: bool, names: set[str]
     schedule, user, command_text = _split(line, system=system)
     _check_schedule(schedule, state.timezone)
     command = _command(command_text, state.env.get("SHELL", _DEFAULT_SHELL))
-    name = unique_name(job_name(_cut_at_percent(command_text)[0]), names)
+    name = unique_name(state.prefix + job_name(_cut_at_percent(command_text)[0]), names)
     names.add(name)
     metadata: dict[str, Any] = {"crontab_line": line, "crontab_line_number": number}
     if user is not None:

@@ -110,6 +110,14 @@ def test_without_timezone_the_jobs_get_this_machines_zone(tmp_path: Path) -> Non
     assert "timezone: Asia/Tokyo (this machine's; --timezone to change)" in done.stderr
 
 
+def test_a_prefix_keeps_imported_names_apart(tmp_path: Path) -> None:
+    done = cronwell(tmp_path, "crontab", "import", "-", "--prefix", "cron.", stdin="@daily a.sh\n")
+    assert yaml.safe_load(done.stdout)["jobs"][0]["name"] == "cron.a"
+    bad = cronwell(tmp_path, "crontab", "import", "-", "--prefix", "-x", stdin="@daily a.sh\n")
+    assert (bad.returncode, bad.stdout) == (2, "")
+    assert bad.stderr.startswith("cronwell: --prefix: '-x' must start with a letter or digit")
+
+
 def test_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
     missing = cronwell(tmp_path, "crontab", "import", "nowhere")
     assert (missing.returncode, missing.stderr) == (

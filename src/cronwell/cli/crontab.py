@@ -12,6 +12,7 @@ other failure; 2 when the job does not exist.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import sys
@@ -26,6 +27,7 @@ from cronwell.crontab import Crontab, crontab_text, jobs_document, read_crontab
 from cronwell.lifecycle import AttemptStatus
 from cronwell.schedules import ScheduleError
 from cronwell.schedules.zones import load_zone
+from cronwell.spec import NAME
 
 SYSTEM_PLACES = (Path("/etc/crontab"), Path("/etc/cron.d"))
 TIMED_OUT = 124  # what timeout(1) exits with
@@ -51,20 +53,26 @@ def crontab() -> None:
     help="The zone cron ran the jobs in, until a CRON_TZ line [default: this machine's].",
 )
 @click.option("--output", "-o", metavar="FILE", help="Write the jobs file here, not to stdout.")
+@click.option("--prefix", default="", metavar="TEXT", help="Start every job's name with TEXT.")
 @click.option("--strict", is_flag=True, help="Exit 1 when any line was not translated.")
 def crontab_import(
-    path: str, system: bool | None, timezone: str | None, output: str | None, strict: bool
+    path: str,
+    *,
+    system: bool | None,
+    timezone: str | None,
+    output: str | None,
+    prefix: str,
+    strict: bool,
 ) -> None:
     """Translate the crontab FILE ('-': standard input) into a jobs file for `cronwell apply`;
     list on stderr every line not translated."""
+    zone = _zone(timezone)
+    if prefix and not re.fullmatch(NAME, prefix):
+        rule = "must start with a letter or digit and hold only letters, digits and _.:-"
+        raise InputError(f"--prefix: {prefix!r} {rule}")
     text = _read(path)
-    zone = timezone or local_zone()
-    try:
-        load_zone(zone, "--timezone")
-    except ScheduleError as error:
-        raise InputError(str(error)) from None
     is_system = _is_system(path) if system is None else system
-    found = read_crontab(text, system=is_system, timezone=zone)
+    found = read_crontab(text, system=is_system, timezone=zone, prefix=prefix)
     document = jobs_document(found, source="" if path == "-" else path)
     if output is None:
         click.echo(document, nl=False)
@@ -73,6 +81,15 @@ def crontab_import(
     _report(found, zone, is_given=timezone is not None)
     if found.untranslated and (strict or not found.jobs):
         raise click.exceptions.Exit(1)
+
+
+def _zone(given: str | None) -> str:
+    zone = given or local_zone()
+    try:
+        load_zone(zone, "--timezone")
+    except ScheduleError as error:
+        raise InputError(str(error)) from None
+    return zone
 
 
 def _read(path: str) -> str:
