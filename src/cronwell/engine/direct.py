@@ -52,8 +52,9 @@ def execute_job(
     with database.transaction() as connection:
         row = get_job(connection, job, lock=True)
         spec = JobSpec.from_canonical(row.spec)
-        worker = Worker(database, clock, queues=(row.queue,), concurrency=1, lease=lease)
-        worker.grace = grace
+        worker = Worker(
+            database, clock, queues=(row.queue,), concurrency=1, lease=lease, grace=grace
+        )
         run_id = _make_run(connection, row, spec, clock.now())
         claimed = None
         if row.is_enabled:
