@@ -106,11 +106,21 @@ def read_crontab(
             result.untranslated.append(CrontabLine(number, line, str(skip)))
             continue
         result.jobs.append(job)
-        user = job["metadata"].get("crontab_user")
-        if user is not None:
-            why = f"cron ran it as {user}; cronwell runs it as the worker's user"
+        why = _note(job, system=system)
+        if why is not None:
             result.notes.append(CrontabLine(number, line, why))
     return result
+
+
+def _note(job: dict[str, Any], *, system: bool) -> str | None:
+    """What the reader of a translated line should know."""
+    user = job["metadata"].get("crontab_user")
+    if user is not None:
+        return f"cron ran it as {user}; cronwell runs it as the worker's user"
+    command = job["command"] if isinstance(job["command"], str) else job["command"][-1]
+    if not system and command.split()[:1] == ["root"]:
+        return "the command starts with 'root': is this a system crontab (--system)?"
+    return None
 
 
 def _read_env(line: str, state: _State) -> None:

@@ -238,6 +238,13 @@ PATH=/usr/local/sbin:/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin
 """
 
 
+def test_a_system_crontab_read_as_a_user_one_is_pointed_out() -> None:
+    read = read_crontab("17 * * * * root run-parts /etc/cron.hourly\n5 * * * * root x\n")
+    assert [note.reason for note in read.notes] == 2 * [
+        "the command starts with 'root': is this a system crontab (--system)?"
+    ]
+
+
 def test_debians_system_crontab_reads_whole() -> None:
     read = read_crontab(DEBIAN, system=True)
     assert read.untranslated == []
