@@ -106,3 +106,13 @@ def test_an_unknown_job_is_refused_and_nothing_is_made(app: Cronwell) -> None:
     with pytest.raises(JobNotFound, match="'missing' does not exist"):
         app.execute_now("missing")
     assert run_rows(app) == []
+
+
+def test_an_executed_run_fires_its_downstream_jobs(app: Cronwell) -> None:
+    app.schedule(command="true", name="extract", schedule="0 3 * * *")
+    app.schedule(command="true", name="transform", depends_on=["extract"])
+    executed = app.execute_now("extract")
+    assert executed.run.status == "succeeded"
+    rows = {row.id: row for row in run_rows(app)}
+    (downstream,) = [row for row in rows.values() if row.id != executed.run.id]
+    assert (downstream.trigger, downstream.status) == ("dependency", "pending")
