@@ -365,7 +365,15 @@ def cron_lines(schedule: Schedule) -> CronLines:
         return _from_times(schedule, zone)
     if isinstance(schedule, IntervalSchedule):
         return _from_interval(schedule)
-    return CronLines([], zone, f"a {type(schedule).__name__} has no cron form")
+    reason = _NO_CRON_FORM.get(type(schedule).__name__, "a schedule cron has no form for")
+    return CronLines([], zone, reason)
+
+
+_NO_CRON_FORM = {
+    "ManualSchedule": "no schedule of its own: run by hand, or by the jobs it depends on",
+    "EventSchedule": "fired by an event, not by a clock",
+    "OnceSchedule": "due once only: run it by hand at that time",
+}
 
 
 def _from_cron(schedule: CronSchedule, zone: str) -> CronLines:

@@ -292,7 +292,10 @@ def test_export_prints_lines_that_exec_each_job(tmp_path: Path, database_url: st
     lines = [line for line in done.stdout.splitlines() if line and not line.startswith("# ")]
     exec_report = f"{program} exec --database {database_url.replace('%', chr(92) + '%')} report"
     assert lines == ["CRON_TZ=UTC", f"0 9 * * * {exec_report}", f"30 13 * * * {exec_report}"]
-    assert "# by-hand: not exported: a ManualSchedule has no cron form" in done.stdout
+    assert (
+        "# by-hand: not exported: no schedule of its own: run by hand, or by the jobs it depends on"
+        in done.stdout
+    )
     # The line's command, run as cron runs it: the job runs and is recorded.
     command = lines[1].split(" ", 5)[5].replace("\\%", "%")
     ran = subprocess.run(["/bin/sh", "-c", command], cwd=tmp_path, env=environment(), check=False)

@@ -320,9 +320,9 @@ def test_schedules_cron_can_say_become_cron_lines(schedule: str, lines: list[str
         ("daily 09:00:30", "a time with seconds"),
         ("every 7m", "cron steps cannot count it"),
         ("every 90s", "cron steps cannot count it"),
-        ("manual", "has no cron form"),
-        ("event deploy", "has no cron form"),
-        ("once 2026-12-01T10:00", "has no cron form"),
+        ("manual", "no schedule of its own"),
+        ("event deploy", "fired by an event"),
+        ("once 2026-12-01T10:00", "due once only"),
         ({"cron": "0 9 * * *", "jitter": "5m"}, "start, end or jitter"),
     ],
 )
@@ -339,6 +339,9 @@ def test_a_step_after_one_value_means_the_same_once_exported() -> None:
     assert due_times(parse_schedule(line), start, 50) == due_times(ours, start, 50)
 
 
+MANUAL = "no schedule of its own: run by hand, or by the jobs it depends on"
+
+
 def test_the_crontab_calls_cronwell_exec_per_job_by_zone() -> None:
     specs = [
         spec("report", "0 9 * * 1-5", timezone="Europe/Berlin"),
@@ -352,7 +355,7 @@ def test_the_crontab_calls_cronwell_exec_per_job_by_zone() -> None:
     assert "0 9 * * 1-5 /opt/bin/cronwell exec --database x\\%y report" in body
     assert "*/15 * * * * /opt/bin/cronwell exec --database x\\%y sync" in body
     assert "# (disabled) @hourly /opt/bin/cronwell exec --database x\\%y paused" in body
-    assert body[-1] == "# by-hand: not exported: a ManualSchedule has no cron form"
+    assert body[-1] == "# by-hand: not exported: " + MANUAL
     assert body.index("CRON_TZ=Europe/Berlin") < body.index("CRON_TZ=UTC")
 
 
