@@ -95,6 +95,9 @@ runs = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("started_at", UtcDateTime, nullable=True),
     Column("finished_at", UtcDateTime, nullable=True),
+    # The event whose firing made this run (trigger event), or that a run retried by hand
+    # carries on: where the worker finds the event's payload. None for every other run.
+    Column("event_id", Id, ForeignKey("events.id"), nullable=True),
     # Guarantee 1: each (job, due time) yields at most one run, however many schedulers race.
     UniqueConstraint("job_id", "scheduled_for"),
 )
@@ -115,6 +118,7 @@ Index(
 )
 Index("ix_runs_job_status", runs.c.job_id, runs.c.status)
 Index("ix_runs_job_scheduled", runs.c.job_id, runs.c.scheduled_for.desc())
+Index("ix_runs_event_id", runs.c.event_id)
 
 attempts = Table(
     "attempts",
@@ -172,3 +176,17 @@ flags = Table(
     Column("value", JSON, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )
+
+# Every event fired (``app.trigger_event``, ``cronwell events fire``), kept with who fired it;
+# the runs it made point at it (runs.event_id).
+events = Table(
+    "events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    # Any JSON value; None is stored as SQL NULL, as runs' arguments are.
+    Column("payload", JSON(none_as_null=True), nullable=True),
+    Column("fired_at", UtcDateTime, nullable=False),
+    Column("fired_by", String(200), nullable=True),
+)
+Index("ix_events_name", events.c.name, events.c.id)

@@ -1,0 +1,49 @@
+"""events are stored, and runs name the event that made them
+
+Revision ID: 0005
+Revises: 0003
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from cronwell.store.types import Id, UtcDateTime
+
+revision = "0005"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "events",
+        sa.Column("id", Id, autoincrement=True, nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("payload", sa.JSON(none_as_null=True), nullable=True),
+        sa.Column("fired_at", UtcDateTime(timezone=True), nullable=False),
+        sa.Column("fired_by", sa.String(length=200), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
+    )
+    op.create_index("ix_events_name", "events", ["name", "id"], unique=False)
+    # Runs made before this column have no event: NULL, which is what they are. SQLite adds
+    # a column with its reference in place; a batch would copy the whole runs table.
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ALTER TABLE runs ADD COLUMN event_id INTEGER REFERENCES events (id)")
+    else:
+        op.add_column("runs", sa.Column("event_id", Id, nullable=True))
+        op.create_foreign_key(
+            op.f("fk_runs_event_id_events"), "runs", "events", ["event_id"], ["id"]
+        )
+    op.create_index("ix_runs_event_id", "runs", ["event_id"], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index("ix_runs_event_id", table_name="runs")
+    with op.batch_alter_table("runs") as batch:
+        batch.drop_column("event_id")
+    op.drop_index("ix_events_name", table_name="events")
+    op.drop_table("events")
