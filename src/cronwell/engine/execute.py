@@ -50,7 +50,14 @@ from functools import lru_cache, partial
 from queue import SimpleQueue
 from typing import IO, Any
 
-from cronwell.engine.child import DOTTED_PATH, PROGRESS_LIMIT, TaskContext, call, resolve
+from cronwell.engine.child import (
+    DOTTED_PATH,
+    PROGRESS_LIMIT,
+    TaskContext,
+    TaskEvent,
+    call,
+    resolve,
+)
 from cronwell.lifecycle import AttemptStatus
 from cronwell.spec import Mode
 from cronwell.store.runs import Outcome
@@ -125,13 +132,15 @@ class Pulse:
 @dataclass(frozen=True, slots=True)
 class AttemptContext:
     """Which attempt runs. Its task's heartbeats beat ``pulse`` (a fresh one per attempt when
-    none is given) and call ``on_heartbeat`` (from a reader thread in process mode)."""
+    none is given) and call ``on_heartbeat`` (from a reader thread in process mode).
+    ``event``: the event whose firing made the run, given to the task (see ``event_env``)."""
 
     run_id: int
     attempt: int
     scheduled_for: datetime
     on_heartbeat: Callable[[], None] = field(default=_no_heartbeat)
     pulse: Pulse | None = None
+    event: TaskEvent | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,12 +188,25 @@ def execute(
         return Outcome(status=AttemptStatus.CANCELLED, finished_at=now())
     limits = Limits(timeout, grace, output_limit, heartbeat_timeout)
     if isinstance(target, Command):
-        ended = _run_group(target.argv(), b"", (), limits, cancel)
+        ended = _run_group(target.argv(), b"", (), limits, cancel, env=event_env(context.event))
         return _command_outcome(ended, now())
     task = _Call(target.path, args, kwargs or {}, _with_pulse(context))
     if mode is Mode.THREAD:
         return _run_in_thread(task, cancel, limits, now)
     return _run_in_child(task, cancel, limits, now)
+
+
+def event_env(event: TaskEvent | None) -> dict[str, str] | None:
+    """A command's environment: the worker's, and for a run an event made, the event's
+    name, id and payload (as JSON) in ``CRONWELL_EVENT_NAME``, ``CRONWELL_EVENT_ID`` and
+    ``CRONWELL_EVENT_PAYLOAD``. None: the worker's own, unchanged."""
+    if event is None:
+        return None
+    return os.environ | {
+        "CRONWELL_EVENT_NAME": event.name,
+        "CRONWELL_EVENT_ID": str(event.id),
+        "CRONWELL_EVENT_PAYLOAD": json.dumps(event.payload),
+    }
 
 
 def _with_pulse(context: AttemptContext) -> AttemptContext:
@@ -251,9 +273,10 @@ def _run_group(
     cancel: threading.Event,
     *,
     pulse: Pulse | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> _Ended:
-    """Run ``argv`` in a new process group to its end, or stop it at the deadline, when
-    ``pulse`` stays silent too long, or on cancel."""
+    """Run ``argv`` in a new process group (in ``env``, else the worker's environment) to its
+    end, or stop it at the deadline, when ``pulse`` stays silent too long, or on cancel."""
     deadline = limits.deadline()
     if shutil.which(argv[0]) is None:  # said here: setpriv would say it in its own words
         return _Ended(127, f"cannot start {argv[0]}: no such executable file\n", None)
@@ -265,6 +288,7 @@ def _run_group(
             stderr=subprocess.STDOUT,
             start_new_session=True,
             pass_fds=pass_fds,
+            env=env,
         )
     except OSError as error:  # 127, as a shell says of a command it cannot find
         return _Ended(127, f"cannot start {argv[0]}: {error}\n", None)
@@ -450,6 +474,7 @@ def _request(task: _Call, report_fd: int) -> bytes:
         "run_id": task.context.run_id,
         "attempt": task.context.attempt,
         "scheduled_for": task.context.scheduled_for.isoformat(),
+        "event": None if task.context.event is None else task.context.event.fields(),
     }
     request = {"path": task.path, "args": list(task.args), "kwargs": dict(task.kwargs)}
     return json.dumps(request | {"report_fd": report_fd, "context": fields}).encode()
@@ -523,6 +548,7 @@ def start_in_thread(
         heartbeat=partial(_beat, task.context, now),
         is_cancelled=cancel.is_set,
         now=now,
+        event=context.event,
     )
     _WATCH.add(attempt)
     _THREADS.start(partial(attempt.run, task, task_context))
