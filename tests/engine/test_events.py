@@ -211,7 +211,7 @@ def test_while_the_scheduler_is_paused_the_event_is_stored_with_no_runs(app: Cro
     app.schedule(command="true", schedule=LOW_STOCK, name="page")
     app.pause()
     fired = app.trigger_event("inventory.low_stock", PAYLOAD)
-    assert (fired.run_ids, run_rows(app)) == ((), [])
+    assert (fired.run_ids, fired.is_paused, run_rows(app)) == ((), True, [])
     app.resume()
     assert len(app.trigger_event("inventory.low_stock").run_ids) == 1
 

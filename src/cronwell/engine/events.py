@@ -45,12 +45,13 @@ class EventError(ValueError):
 @dataclass(frozen=True, slots=True)
 class FiredEvent:
     """A stored event and the runs its firing made (in job id order; none when no live,
-    enabled job listens to it, or the scheduler is paused)."""
+    enabled job listens to it, or ``is_paused``: the scheduler was paused)."""
 
     id: int
     name: str
     fired_at: datetime
     run_ids: tuple[int, ...]
+    is_paused: bool = False
 
 
 def check_event(name: str, payload: Any) -> None:
@@ -106,7 +107,8 @@ def _fire(
 ) -> FiredEvent:
     event_id = insert_event(connection, name, payload, fired_at=now, fired_by=fired_by)
     run_ids: list[int] = []
-    if not store_flags.get_flag(connection, store_flags.PAUSED, False):
+    is_paused = bool(store_flags.get_flag(connection, store_flags.PAUSED, False))
+    if not is_paused:
         listening = [job for job in listeners(connection) if _listens(job, name, specs)]
         active = active_runs(connection, [job.id for job in listening])
         for job in listening:
@@ -114,7 +116,7 @@ def _fire(
         link_runs(connection, event_id, run_ids)
     if run_ids:
         notify(connection, RUNS)
-    return FiredEvent(event_id, name, now, tuple(run_ids))
+    return FiredEvent(event_id, name, now, tuple(run_ids), is_paused)
 
 
 def _listens(job: Listener, name: str, specs: SpecOf) -> bool:
