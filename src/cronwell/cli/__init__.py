@@ -13,6 +13,7 @@ import click
 
 from cronwell.cli.apply import apply
 from cronwell.cli.errors import InputError
+from cronwell.cli.events import events
 from cronwell.cli.history import runs, stats
 from cronwell.cli.jobs import dlq, jobs
 from cronwell.cli.locks import locks
@@ -41,6 +42,7 @@ for command in (
     db,
     next_due,
     explain,
+    events,
 ):
     cli.add_command(command)
 
