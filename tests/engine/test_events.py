@@ -5,6 +5,9 @@ thread mode alike; the event is stored with its runs. On both stores, with a rea
 from __future__ import annotations
 
 import json
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -123,6 +126,45 @@ def test_a_run_of_another_trigger_has_no_event(
     work(worker, clock)
     assert attempt_outputs(app)[0] == "[unset]"
     assert json.loads((tmp_path / "keyword").read_text()) == "own"
+
+
+def test_firings_at_the_same_instant_race_to_one_run_each(app: Cronwell) -> None:
+    """Eight firings and four runs by hand at once, all at the clock's one instant: every
+    firing makes one run of each listener; the forbid job starts one of them and skips the
+    rest; no two runs of a job share an instant (the store's unique key settles the race)."""
+    forbid = app.schedule(command="true", schedule=LOW_STOCK, name="forbid")
+    allow = app.schedule(command="true", schedule=LOW_STOCK, name="allow", overlap="allow")
+    app.trigger_now(allow)  # known to the app: later runs by hand take the one-statement way
+    start = threading.Barrier(12, timeout=30)
+
+    def fire(_: int) -> tuple[int, ...]:
+        start.wait()
+        return app.trigger_event("inventory.low_stock").run_ids
+
+    def by_hand(_: int) -> tuple[int, ...]:
+        start.wait()
+        return (app.trigger_now(allow),)
+
+    with ThreadPoolExecutor(12) as pool:
+        fired = [pool.submit(fire, index) for index in range(8)]
+        asked = [pool.submit(by_hand, index) for index in range(4)]
+    assert all(len(future.result()) == 2 for future in fired)
+    assert all(future.result() for future in asked)
+    rows = run_rows(app)
+    assert len(rows) == 1 + 8 * 2 + 4
+    statuses = Counter((row.job_id, row.status) for row in rows if row.trigger == "event")
+    assert statuses == {(forbid, "pending"): 1, (forbid, "skipped"): 7, (allow, "pending"): 8}
+    for job_id in (forbid, allow):
+        instants = [row.scheduled_for for row in rows if row.job_id == job_id]
+        assert len(set(instants)) == len(instants)
+
+
+@pytest.mark.parametrize("payload", ["a\x00b", [1, 2.5, True, None], "é ✓", 0])
+def test_any_json_payload_is_kept_as_given(app: Cronwell, payload: Any) -> None:
+    fired = app.trigger_event("inventory.low_stock", payload)
+    with app.database.transaction(write=False) as connection:
+        stored = get_event(connection, fired.id)
+    assert stored is not None and stored.payload == payload
 
 
 def test_the_stored_event_lists_its_runs(app: Cronwell) -> None:

@@ -72,7 +72,9 @@ _OPTION_OF = {"name": "NAME", "payload": "--data"}
 @database_option
 @json_option
 @click.option("--name", help="Only events of this name.")
-@click.option("--limit", default=50, show_default=True, help="How many, newest first.")
+@click.option(
+    "--limit", default=50, show_default=True, type=click.IntRange(min=1), help="How many."
+)
 def events_list(database: str | None, as_json: bool, name: str | None, limit: int) -> None:
     """Events fired, the newest first, with how many runs each made (--json adds payloads)."""
     app = open_app(database)

@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 
 from cronwell.engine.scheduler import REPLACED
 from cronwell.lifecycle import Trigger
-from cronwell.policies import ActiveRun, OverlapPolicy, Overlaps
+from cronwell.policies import ActiveRun, Overlaps
 from cronwell.schedules import EventSchedule, ScheduleError, parse_schedule
 from cronwell.spec import JobSpec
 from cronwell.store import flags as store_flags
@@ -109,7 +109,7 @@ def _fire(
     run_ids: list[int] = []
     is_paused = bool(store_flags.get_flag(connection, store_flags.PAUSED, False))
     if not is_paused:
-        listening = [job for job in listeners(connection) if _listens(job, name, specs)]
+        listening = _listening(connection, name, specs)
         active = active_runs(connection, [job.id for job in listening])
         for job in listening:
             run_ids.append(_make_run(connection, job, active.get(job.id, []), now, specs))
@@ -117,6 +117,17 @@ def _fire(
     if run_ids:
         notify(connection, RUNS)
     return FiredEvent(event_id, name, now, tuple(run_ids), is_paused)
+
+
+def _listening(connection: Connection, name: str, specs: SpecOf) -> list[Listener]:
+    """The jobs that listen to ``name``, their rows locked: found first without a lock, so
+    firing one event holds up no other job (a manual one asked for meanwhile), then locked
+    and read again, since one may have changed in between."""
+    found = [job.id for job in listeners(connection) if _listens(job, name, specs)]
+    if not found:
+        return []
+    locked = listeners(connection, found, lock=True)
+    return [job for job in locked if _listens(job, name, specs)]
 
 
 def _listens(job: Listener, name: str, specs: SpecOf) -> bool:
@@ -136,8 +147,7 @@ def _make_run(
     spec = specs(job.id, job.version, job.spec)
     overlaps = Overlaps(spec.overlap, [ActiveRun(run_id, status) for run_id, status in active])
     decision, status = overlaps.decide()
-    if spec.overlap is not OverlapPolicy.ALLOW:
-        cancel_runs(connection, overlaps.cancel, now, REPLACED)
+    cancel_runs(connection, overlaps.cancel, now, REPLACED)  # a replace's; none otherwise
     template = NewRun(
         job_id=job.id,
         scheduled_for=now,

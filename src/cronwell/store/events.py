@@ -54,18 +54,24 @@ def link_runs(connection: Connection, event_id: int, run_ids: Sequence[int]) -> 
         connection.execute(update(runs).where(runs.c.id.in_(run_ids)).values(event_id=event_id))
 
 
-def listeners(connection: Connection) -> list[Listener]:
+def listeners(
+    connection: Connection, job_ids: Sequence[int] | None = None, *, lock: bool = False
+) -> list[Listener]:
     """The live, enabled jobs that are never due by the clock (event, manual, a finished
-    ``once``), in id order, their rows locked until the transaction ends: an event's runs
-    are decided against the runs the job has, as a scheduler tick decides them. Event jobs
-    have no next due time, so only those few are read, never every job."""
+    ``once``), in id order: event jobs have no next due time, so only those few are read,
+    never every job. ``job_ids`` keeps these; with ``lock`` their rows stay locked until the
+    transaction ends, in id order (so two firings never deadlock): an event's runs are then
+    decided against the runs each job has, as a scheduler tick decides them."""
     query = (
         select(jobs.c.id, jobs.c.version, jobs.c.spec, jobs.c.queue, jobs.c.priority)
         .where(jobs.c.deleted_at.is_(None), jobs.c.is_enabled.is_(True))
         .where(jobs.c.next_due_at.is_(None))
         .order_by(jobs.c.id)
-        .with_for_update()
     )
+    if job_ids is not None:
+        query = query.where(jobs.c.id.in_(job_ids))
+    if lock:
+        query = query.with_for_update()
     return [Listener(**row._mapping) for row in connection.execute(query)]
 
 
