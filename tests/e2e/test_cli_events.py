@@ -103,6 +103,7 @@ def test_a_paused_job_runs_on_events_once_resumed(project: tuple[Path, str]) -> 
         (["fire", "bad name"], "cronwell: NAME: 'bad name' is not an event name"),
         (["fire", "x", "--data", "@missing.json"], "cronwell: --data: cannot read missing.json"),
         (["show", "99"], "cronwell: EVENT: event 99 does not exist"),
+        (["list", "--limit", "0"], "cronwell: Invalid value for '--limit': 0 is not in the range"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_stores_nothing(

@@ -258,6 +258,26 @@ def test_while_the_scheduler_is_paused_the_event_is_stored_with_no_runs(app: Cro
     assert len(app.trigger_event("inventory.low_stock").run_ids) == 1
 
 
+def test_a_retried_attempt_gets_the_payload_again(
+    app: Cronwell, worker: Worker, clock: ManualClock, tmp_path: Path
+) -> None:
+    marker = tmp_path / "failed-once"
+    app.schedule(
+        command=f'test -f {marker} || {{ touch {marker}; exit 1; }}; printf "%s" '
+        '"$CRONWELL_EVENT_PAYLOAD"',
+        schedule=LOW_STOCK,
+        name="flaky",
+        retry={"strategy": "fixed", "max_attempts": 2, "initial_delay": "1m", "jitter": 0},
+    )
+    app.trigger_event("inventory.low_stock", PAYLOAD)
+    work(worker, clock)
+    clock.advance(timedelta(minutes=1))
+    work(worker, clock)
+    (row,) = run_rows(app)
+    assert (row.status, row.attempts) == ("succeeded", 2)
+    assert json.loads(attempt_outputs(app)[1]) == PAYLOAD
+
+
 def test_a_run_retried_by_hand_keeps_its_event(
     app: Cronwell, worker: Worker, clock: ManualClock, tmp_path: Path
 ) -> None:
