@@ -19,7 +19,9 @@ if TYPE_CHECKING:
         Plan,
         RunEnded,
         RunNotFound,
+        Version,
         VersionConflict,
+        VersionNotFound,
     )
     from cronwell.engine.child import TaskContext
     from cronwell.spec import JobSpec, SpecError
@@ -35,7 +37,9 @@ _HOMES = {
     "RunNotFound": "cronwell.app",
     "SpecError": "cronwell.spec",
     "TaskContext": "cronwell.engine.child",
+    "Version": "cronwell.app",
     "VersionConflict": "cronwell.app",
+    "VersionNotFound": "cronwell.app",
 }
 __all__ = [
     "Cronwell",
@@ -48,7 +52,9 @@ __all__ = [
     "RunNotFound",
     "SpecError",
     "TaskContext",
+    "Version",
     "VersionConflict",
+    "VersionNotFound",
 ]
 
 

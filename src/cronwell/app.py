@@ -31,6 +31,8 @@ from cronwell.spec import JobSpec, SpecError
 from cronwell.store import flags as store_flags
 from cronwell.store import jobs as store_jobs
 from cronwell.store import stats as store_stats
+from cronwell.store import templates as store_templates
+from cronwell.store import versions as store_versions
 from cronwell.store.database import DEFAULT_URL, Database
 from cronwell.store.events import link_runs
 from cronwell.store.history import get_run, list_runs
@@ -46,6 +48,9 @@ from cronwell.store.runs import (
     insert_asked_runs,
 )
 from cronwell.store.signals import CANCELS, JOBS, RUNS, notify
+from cronwell.store.versions import JobRef, Version, VersionAction, VersionNotFound
+from cronwell.templates import Template, joining, own_fields, resolve
+from cronwell.versions import author_or_default, diff_definitions
 
 ENV_DATABASE = "CRONWELL_DATABASE_URL"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -58,7 +63,12 @@ __all__ = [
     "Plan",
     "RunEnded",
     "RunNotFound",
+    "TemplateExists",
+    "TemplateInUse",
+    "TemplateNotFound",
+    "Version",
     "VersionConflict",
+    "VersionNotFound",
 ]
 
 
@@ -76,6 +86,18 @@ class RunEnded(ValueError):
 
 class VersionConflict(RuntimeError):
     """The job changed since the version the caller read (optimistic concurrency)."""
+
+
+class TemplateExists(ValueError):
+    """A template has that name already."""
+
+
+class TemplateNotFound(LookupError):
+    """No template by that name."""
+
+
+class TemplateInUse(ValueError):
+    """Live jobs use the template: it cannot be deleted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,20 +199,27 @@ class Cronwell:
     def schedule(
         self,
         task: str | Callable[..., Any] | None = None,
-        schedule: str | Mapping[str, Any] = "manual",
+        schedule: str | Mapping[str, Any] | None = None,
         *,
         name: str | None = None,
+        author: str | None = None,
+        message: str | None = None,
         **options: Any,
     ) -> int:
-        """Define a job; returns its id. ``options`` are JobSpec fields (retry, timeout, ...)."""
+        """Define a job; returns its id. ``options`` are JobSpec fields (retry, timeout, ...);
+        ``template`` names a template whose fields the job starts from. Without a schedule
+        (its own or its template's) the job is ``manual``. Its first version is by
+        ``author`` (default: the user running this), with ``message``."""
         definition = self._definition(task, schedule, name, options)
-        spec = JobSpec.parse(definition)
         now = self.clock.now()
         with self.database.transaction() as connection:
+            spec = JobSpec.parse(_templated(connection, definition))
             if _exists(connection, spec.name):
                 raise JobExists(f"name: a job named {spec.name!r} exists already")
             notify(connection, JOBS)
-            return store_jobs.insert_job(connection, spec, now)
+            job_id = store_jobs.insert_job(connection, spec, now)
+            _record(connection, {VersionAction.CREATE: [job_id]}, author, message, now)
+            return job_id
 
     def get_schedule(self, job: int | str) -> Job:
         with self.database.transaction(write=False) as connection:
@@ -210,26 +239,31 @@ class Cronwell:
         return [job for job in found if set(tags) <= set(job.spec.tags)]
 
     def update_schedule(
-        self, job: int | str, *, expected_version: int | None = None, **changes: Any
+        self,
+        job: int | str,
+        *,
+        expected_version: int | None = None,
+        author: str | None = None,
+        message: str | None = None,
+        **changes: Any,
     ) -> Job:
-        """Change fields of a job's definition; the job gets a new version. With
-        ``expected_version``, fail with VersionConflict if someone changed it meanwhile."""
-        current = self.get_schedule(job)
-        if changes.get("name", current.name) != current.name:
-            problem = "a job keeps its name; define a new job and delete this one to rename it"
-            raise SpecError([("name", problem)])
-        definition = {**current.spec.canonical(), **_resolved(self.registry, changes)}
-        spec = JobSpec.parse(definition)
-        now = self.clock.now()
-        version = expected_version or current.version
-        with self.database.transaction() as connection:
-            notify(connection, JOBS)
-            is_updated = store_jobs.update_job(
-                connection, current.id, spec, expected_version=version, now=now
-            )
-        if not is_updated:
-            raise VersionConflict(f"job {current.name!r} is no longer at version {version}")
-        return self.get_schedule(current.id)
+        """Change fields of a job's definition; the job gets a new version, by ``author``
+        (default: the user running this), with ``message``. A change that changes nothing
+        makes no version. With ``expected_version``, fail with VersionConflict if the job is
+        at another version (someone changed it since it was read), changing nothing. A job
+        with a template keeps it: ``changes`` are its own fields (see ``templates``)."""
+
+        resolved = _resolved(self.registry, changes)  # imports, if any, before the lock
+
+        def changed(connection: Any, current: Job) -> JobSpec:
+            if changes.get("name", current.name) != current.name:
+                problem = "a job keeps its name; define a new job and delete this one to rename it"
+                raise SpecError([("name", problem)])
+            return JobSpec.parse(_templated(connection, _changed(current.spec, resolved)))
+
+        return self._redefine(
+            job, changed, VersionAction.UPDATE, expected_version, author=author, message=message
+        )
 
     def pause_schedule(self, job: int | str) -> None:
         self._set_enabled(job, is_enabled=False)
@@ -238,11 +272,16 @@ class Cronwell:
         """Resume from now: due times missed while paused are not caught up."""
         self._set_enabled(job, is_enabled=True)
 
-    def delete_schedule(self, job: int | str) -> None:
-        found = self.get_schedule(job)
+    def delete_schedule(
+        self, job: int | str, *, author: str | None = None, message: str | None = None
+    ) -> None:
+        """Delete the job; its history and versions stay, the last one a ``delete``."""
+        now = self.clock.now()
         with self.database.transaction() as connection:
+            found = store_jobs.get_job(connection, job, lock=True)
             notify(connection, JOBS)
-            store_jobs.delete_job(connection, found.id, self.clock.now())
+            store_jobs.delete_job(connection, found.id, now)
+            _record(connection, {VersionAction.DELETE: [found.id]}, author, message, now)
 
     def trigger_now(
         self,
@@ -384,19 +423,40 @@ class Cronwell:
             is_paused = bool(store_flags.get_flag(connection, store_flags.PAUSED, False))
         return {**_asdict(figures), "uptime": now - self.started_at, "is_paused": is_paused}
 
-    def apply(self, specs: list[JobSpec], *, prune: bool = False, dry_run: bool = False) -> Plan:
+    def apply(
+        self,
+        specs: list[JobSpec],
+        *,
+        templates: Sequence[Template] = (),
+        prune: bool = False,
+        dry_run: bool = False,
+        author: str | None = None,
+        message: str | None = None,
+    ) -> Plan:
         """Make the store's jobs match ``specs`` (like ``kubectl apply``): create what is new,
         update what changed, leave the rest; with ``prune`` delete live jobs not in ``specs``.
-        One transaction: all of it or nothing. ``dry_run`` only says what would change.
-        Registered task names become the dotted paths workers import; every task must import.
-        """
+        ``templates`` are stored too, and a live job not in ``specs`` that uses a changed one
+        is made again from it. One transaction: all of it or nothing. ``dry_run`` only says
+        what would change. Registered task names become the dotted paths workers import;
+        every task must import. Each job created, updated or deleted gets a version by
+        ``author`` with ``message``."""
         specs = resolve_tasks(self.registry, specs)
+        templates = [self._resolved_template(template) for template in templates]
         now = self.clock.now()
         with self.database.transaction() as connection:
             current = {row.name: row for row in store_jobs.list_jobs(connection)}
-            plan = plan_apply(current, specs, prune=prune)
+            changed_templates = _changed_templates(connection, templates)
+            named = {spec.name for spec in specs}
+            followers = (
+                [] if prune else _followers(connection, changed_templates, current, skip=named)
+            )
+            plan = plan_apply(current, [*specs, *followers], prune=prune)
+            plan = replace(plan, templates=tuple(t.name for t in changed_templates))
             if not dry_run:
-                _carry_out(connection, plan, current, now)
+                for template in changed_templates:
+                    store_templates.put_template(connection, template.name, template.as_dict(), now)
+                changed = _carry_out(connection, plan, current, now)
+                _record(connection, changed, author, message, now)
                 notify(connection, JOBS)
         return plan
 
@@ -519,11 +579,13 @@ class Cronwell:
     def _definition(
         self,
         task: str | Callable[..., Any] | None,
-        schedule: str | Mapping[str, Any],
+        schedule: str | Mapping[str, Any] | None,
         name: str | None,
         options: dict[str, Any],
     ) -> dict[str, Any]:
-        definition: dict[str, Any] = {"schedule": schedule, **_resolved(self.registry, options)}
+        definition: dict[str, Any] = _resolved(self.registry, options)
+        if schedule is not None:
+            definition["schedule"] = schedule
         if task is not None:
             definition["task"] = self.registry.resolve(task)
         default = getattr(task, "__name__", None) or (task if isinstance(task, str) else None)
@@ -550,6 +612,145 @@ class Cronwell:
     def _set_paused(self, is_paused: bool) -> None:
         with self.database.transaction() as connection:
             store_flags.set_flag(connection, store_flags.PAUSED, is_paused, self.clock.now())
+
+    # --- versions --------------------------------------------------------------------------
+
+    def list_versions(self, job: int | str) -> list[Version]:
+        """The job's versions, oldest first. A deleted job's stay readable: by its id, or by
+        its name while no live job has taken that name (the latest deleted job of it)."""
+        with self.database.transaction(write=False) as connection:
+            return store_versions.list_versions(
+                connection, store_versions.find_job(connection, job)
+            )
+
+    def get_version(self, job: int | str, number: int) -> JobSpec:
+        """The definition version ``number`` of the job left; VersionNotFound if none."""
+        with self.database.transaction(write=False) as connection:
+            found = store_versions.find_job(connection, job)
+            return JobSpec.from_canonical(store_versions.definition_of(connection, found, number))
+
+    def diff_versions(self, job: int | str, old: int, new: int | None = None) -> str:
+        """A unified diff from version ``old`` of the job's definition to version ``new``
+        (default: the latest), headed ``name@vN``; empty when they are the same."""
+        with self.database.transaction(write=False) as connection:
+            found = store_versions.find_job(connection, job)
+            new = store_versions.latest_number(connection, found) if new is None else new
+            before = store_versions.definition_of(connection, found, old)
+            after = store_versions.definition_of(connection, found, new)
+        return diff_definitions(found.name, (old, before), (new, after))
+
+    def rollback(
+        self,
+        job: int | str,
+        number: int,
+        *,
+        expected_version: int | None = None,
+        author: str | None = None,
+        message: str | None = None,
+    ) -> Job:
+        """Define the job as version ``number`` left it: a new version (action ``rollback``,
+        message by default "rollback to version N"), planned from now on as any change is.
+        Already at that definition, nothing is written and the job is returned as it is."""
+
+        def old(connection: Any, current: Job) -> JobSpec:
+            found = JobRef(current.id, current.name)
+            return JobSpec.from_canonical(store_versions.definition_of(connection, found, number))
+
+        said = message or f"rollback to version {number}"
+        action = VersionAction.ROLLBACK
+        return self._redefine(job, old, action, expected_version, author=author, message=said)
+
+    def _redefine(
+        self,
+        job: int | str,
+        define: Callable[[Any, Job], JobSpec],
+        action: VersionAction,
+        expected_version: int | None,
+        *,
+        author: str | None,
+        message: str | None,
+    ) -> Job:
+        """Give the job the definition ``define`` makes of it, and a version saying so, in
+        one transaction that holds the job's row: nobody changes it between the read and
+        the write. The same definition again changes nothing."""
+        now = self.clock.now()
+        with self.database.transaction() as connection:
+            current = Job.from_row(store_jobs.get_job(connection, job, lock=True))
+            _check_version(current, expected_version)
+            spec = define(connection, current)
+            if spec.canonical() == current.spec.canonical():
+                return current
+            notify(connection, JOBS)
+            is_updated = store_jobs.update_job(
+                connection, current.id, spec, expected_version=current.version, now=now
+            )
+            if not is_updated:  # the row is held: only a store bypassing the lock gets here
+                raise VersionConflict(f"job {current.name!r} changed while being updated")
+            _record(connection, {action: [current.id]}, author, message, now)
+        return self.get_schedule(current.id)
+
+    # --- templates -------------------------------------------------------------------------
+
+    def create_template(self, name: str, *, description: str = "", **fields: Any) -> Template:
+        """Store a template: job fields (schedule, timezone, retry, queue, ...) that jobs
+        naming it start from."""
+        template = Template.parse({"name": name, "description": description, **fields})
+        template = self._resolved_template(template)
+        with self.database.transaction() as connection:
+            if store_templates.get_templates(connection, [name]):
+                raise TemplateExists(f"name: a template named {name!r} exists already")
+            store_templates.put_template(connection, name, template.as_dict(), self.clock.now())
+        return template
+
+    def update_template(
+        self, name: str, *, author: str | None = None, message: str | None = None, **changes: Any
+    ) -> list[str]:
+        """Change a template's fields (a field given None is removed). Every live job that
+        uses it is made again from the new template and its own fields, as a new version of
+        the job (by ``author``, with ``message``, by default "template NAME changed"), in the
+        same transaction; returns their names. A job the change would make invalid fails it
+        all, naming the job."""
+        now = self.clock.now()
+        with self.database.transaction() as connection:
+            stored = store_templates.get_templates(connection, [name], lock=True)
+            if name not in stored:
+                raise TemplateNotFound(f"template {name!r} does not exist")
+            fields = {**stored[name], **changes}
+            template = Template.parse({k: v for k, v in fields.items() if v is not None})
+            template = self._resolved_template(template)
+            current = {row.name: row for row in store_jobs.list_jobs(connection)}
+            followers = _followers(connection, [template], current, skip=set())
+            store_templates.put_template(connection, name, template.as_dict(), now)
+            plan = plan_apply(current, followers, prune=False)
+            said = message or f"template {name} changed"
+            _record(connection, _carry_out(connection, plan, current, now), author, said, now)
+            notify(connection, JOBS)
+        return [spec.name for spec in plan.update]
+
+    def get_template(self, name: str) -> Template:
+        with self.database.transaction(write=False) as connection:
+            stored = store_templates.get_templates(connection, [name])
+        if name not in stored:
+            raise TemplateNotFound(f"template {name!r} does not exist")
+        return Template.parse(stored[name])
+
+    def list_templates(self) -> list[Template]:
+        with self.database.transaction(write=False) as connection:
+            stored = store_templates.get_templates(connection)
+        return [Template.parse(definition) for definition in stored.values()]
+
+    def delete_template(self, name: str) -> None:
+        """Delete a template no live job uses."""
+        with self.database.transaction() as connection:
+            users = store_templates.jobs_using(connection, [name])[name]
+            if users:
+                names = sorted(store_jobs.get_job(connection, job_id).name for job_id in users)
+                raise TemplateInUse(f"template {name!r} is used by {', '.join(names)}")
+            if not store_templates.delete_template(connection, name):
+                raise TemplateNotFound(f"template {name!r} does not exist")
+
+    def _resolved_template(self, template: Template) -> Template:
+        return replace(template, fields=_resolved(self.registry, template.fields))
 
     # --- events ----------------------------------------------------------------------------
 
@@ -601,6 +802,55 @@ class Cronwell:
             notify(connection, RUNS)
         (run_id,) = self._made(ids)
         return run_id
+
+
+def _templated(connection: Any, definition: Mapping[str, Any]) -> dict[str, Any]:
+    """A job's definition with its template's fields under its own, read in the writing
+    transaction; a template that does not exist is a SpecError on ``template``."""
+    name = definition.get("template")
+    if name is None:
+        return resolve(definition, None)
+    stored = store_templates.get_templates(connection, [name]) if isinstance(name, str) else {}
+    if name not in stored:
+        raise SpecError([("template", f"no template named {name!r}")])
+    return resolve(definition, Template.parse(stored[name]))
+
+
+def _changed(spec: JobSpec, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """A job's definition with ``changes``: its own fields changed, its template's kept. A
+    job leaving its template (template None) keeps what the template gave it, as its own."""
+    canonical = spec.canonical()
+    if canonical["template"] is None and changes.get("template") is not None:
+        return {**joining(canonical), **changes}
+    if "template" in changes and changes["template"] is None:
+        return {**own_fields({**canonical, "template": None}), **changes}
+    return {**own_fields(canonical), "template": canonical["template"], **changes}
+
+
+def _changed_templates(connection: Any, templates: Sequence[Template]) -> list[Template]:
+    """The templates of ``templates`` that are new or differ from the stored ones."""
+    stored = store_templates.get_templates(connection, [t.name for t in templates], lock=True)
+    return [t for t in templates if stored.get(t.name) != t.as_dict()]
+
+
+def _followers(
+    connection: Any,
+    templates: Sequence[Template],
+    current: Mapping[str, JobRow],
+    *,
+    skip: set[str],
+) -> list[JobSpec]:
+    """The live jobs that use ``templates`` (but those named in ``skip``), made again from
+    them: what the job set itself stays, what came from the template follows it."""
+    by_id = {row.id: row for row in current.values()}
+    using = store_templates.jobs_using(connection, [template.name for template in templates])
+    specs: list[JobSpec] = []
+    for template in templates:
+        for row in (by_id[job_id] for job_id in using[template.name] if job_id in by_id):
+            if row.name not in skip:
+                definition = resolve(own_fields(row.spec), template)
+                specs.append(JobSpec.parse(definition, f"jobs.{row.name}"))
+    return specs
 
 
 def _insert_asked(
@@ -657,10 +907,11 @@ class Plan:
     update: tuple[JobSpec, ...]
     unchanged: tuple[str, ...]
     delete: tuple[str, ...]
+    templates: tuple[str, ...] = ()  # created or changed
 
     @property
     def is_empty(self) -> bool:
-        return not (self.create or self.update or self.delete)
+        return not (self.create or self.update or self.delete or self.templates)
 
 
 _STATUSES = {"active": True, "paused": False, None: None}
@@ -682,9 +933,11 @@ def plan_apply(current: Mapping[str, JobRow], specs: list[JobSpec], *, prune: bo
     return Plan(create, update, unchanged, delete)
 
 
-def _carry_out(connection: Any, plan: Plan, current: Mapping[str, JobRow], now: datetime) -> None:
-    for spec in plan.create:
-        store_jobs.insert_job(connection, spec, now)
+def _carry_out(
+    connection: Any, plan: Plan, current: Mapping[str, JobRow], now: datetime
+) -> dict[VersionAction, list[int]]:
+    """Make the plan's changes; returns the jobs changed, by what was done to them."""
+    created = [store_jobs.insert_job(connection, spec, now) for spec in plan.create]
     for spec in plan.update:
         row = current[spec.name]
         is_updated = store_jobs.update_job(
@@ -694,6 +947,11 @@ def _carry_out(connection: Any, plan: Plan, current: Mapping[str, JobRow], now: 
             raise VersionConflict(f"job {spec.name!r} changed while being applied")
     for name in plan.delete:
         store_jobs.delete_job(connection, current[name].id, now)
+    return {
+        VersionAction.CREATE: created,
+        VersionAction.UPDATE: [current[spec.name].id for spec in plan.update],
+        VersionAction.DELETE: [current[name].id for name in plan.delete],
+    }
 
 
 def _exists(connection: Any, name: str) -> bool:
@@ -738,3 +996,26 @@ def _user() -> str | None:
 
 def _asdict(value: Any) -> dict[str, Any]:
     return {name: getattr(value, name) for name in value.__slots__}
+
+
+def _check_version(current: Job, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != current.version:
+        raise VersionConflict(
+            f"job {current.name!r} is at version {current.version}, not {expected_version}: "
+            "it changed since you read it"
+        )
+
+
+def _record(
+    connection: Any,
+    changed: Mapping[VersionAction, Sequence[int]],
+    author: str | None,
+    message: str | None,
+    now: datetime,
+) -> None:
+    """Write the versions of the jobs just changed, in the transaction that changed them."""
+    who = author_or_default(author)
+    for action, job_ids in changed.items():
+        store_versions.record_versions(
+            connection, job_ids, action, author=who, message=message, now=now
+        )

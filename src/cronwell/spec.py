@@ -116,6 +116,8 @@ class _Job(_Model):
     mode: Mode = Mode.PROCESS
     tags: list[str] = []
     metadata: dict[str, Any] = {}
+    template: str | None = None
+    overrides: dict[str, Any] = {}  # the fields the job sets over its template
 
     @field_validator("name", "queue")
     @classmethod
@@ -183,10 +185,17 @@ class _Job(_Model):
             raise _custom("heartbeat_timeout", "a command cannot call ctx.heartbeat(): give a task")
         return value
 
+    @field_validator("template")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        return value if value is None else cls._name(value)
+
     @model_validator(mode="after")
     def _target(self) -> _Job:
         if (self.task is None) == (self.command is None):
             raise _custom("target", "give exactly one of task and command")
+        if self.overrides and self.template is None:
+            raise _custom("overrides", "overrides are kept only for a job with a template")
         return self
 
 
@@ -224,6 +233,8 @@ class JobSpec:
     mode: Mode = Mode.PROCESS
     tags: tuple[str, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    template: str | None = None
+    overrides: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, data: Mapping[str, Any], place: str = "") -> JobSpec:
@@ -282,6 +293,8 @@ class JobSpec:
             "mode": self.mode,
             "tags": list(self.tags),
             "metadata": dict(self.metadata),
+            "template": self.template,
+            "overrides": dict(self.overrides),
         }
 
 
@@ -348,6 +361,8 @@ def _build(model: _Job, place: str) -> JobSpec:
         mode=model.mode,
         tags=tuple(model.tags),
         metadata=dict(model.metadata),
+        template=model.template,
+        overrides=dict(model.overrides),
     )
 
 
@@ -381,6 +396,8 @@ def _trusted(data: Mapping[str, Any]) -> JobSpec:
         mode=Mode(data["mode"]),
         tags=tuple(data["tags"]),
         metadata=dict(data["metadata"]),
+        template=data["template"],
+        overrides=dict(data["overrides"]),
     )
 
 

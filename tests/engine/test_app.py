@@ -59,7 +59,9 @@ def test_updates_make_versions_and_conflicts_are_refused(app: Cronwell) -> None:
     updated = app.update_schedule(job_id, schedule="*/15 * * * *", expected_version=1)
     assert updated.version == 2
     assert updated.next_due_at == datetime(2026, 6, 1, 9, 45, tzinfo=UTC)
-    with pytest.raises(VersionConflict, match="no longer at version 1"):
+    with pytest.raises(
+        VersionConflict, match="is at version 2, not 1: it changed since you read it"
+    ):
         app.update_schedule(job_id, timeout="5m", expected_version=1)
     with pytest.raises(SpecError):
         app.update_schedule(job_id, priority="urgent")

@@ -42,7 +42,9 @@ def test_package_exports() -> None:
         "RunNotFound",
         "SpecError",
         "TaskContext",
+        "Version",
         "VersionConflict",
+        "VersionNotFound",
     ]
     for name in cronwell.__all__:
         assert getattr(cronwell, name).__module__.startswith("cronwell.")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from cronwell.cli import versions  # noqa: F401  (adds its commands to `jobs`)
 from cronwell.cli.apply import apply
 from cronwell.cli.errors import InputError
 from cronwell.cli.events import events
@@ -19,6 +20,7 @@ from cronwell.cli.jobs import dlq, jobs
 from cronwell.cli.locks import locks
 from cronwell.cli.run import db, run, scheduler, worker
 from cronwell.cli.schedules import explain, next_due
+from cronwell.cli.templates import templates
 from cronwell.cli.workers import workers
 
 
@@ -42,6 +44,7 @@ for command in (
     db,
     next_due,
     explain,
+    templates,
     events,
 ):
     cli.add_command(command)

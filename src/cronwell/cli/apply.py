@@ -13,7 +13,8 @@ from cronwell.app import Cronwell, Plan
 from cronwell.cli.errors import InputError
 from cronwell.cli.options import database_option, open_app
 from cronwell.registry import Registry
-from cronwell.spec import JobSpec, SpecError, parse_jobs
+from cronwell.spec import SpecError, parse_jobs
+from cronwell.templates import parse_templates, resolve_all
 
 
 @click.command()
@@ -28,16 +29,28 @@ from cronwell.spec import JobSpec, SpecError, parse_jobs
     envvar="CRONWELL_APP",
     help="The Cronwell app whose @app.task names the file may use [$CRONWELL_APP].",
 )
+@click.option("-m", "--message", help="Why: the changelog line of the versions this makes.")
 def apply(
-    path: str, database: str | None, prune: bool, dry_run: bool, app_path: str | None
+    path: str,
+    *,
+    database: str | None,
+    prune: bool,
+    dry_run: bool,
+    app_path: str | None,
+    message: str | None,
 ) -> None:
-    """Make the store's jobs match FILE. An invalid file changes nothing."""
-    specs = _read(Path(path))
+    """Make the store's jobs (and templates) match FILE. An invalid file changes nothing.
+    Each job created, updated or deleted gets a new version (``cronwell jobs versions JOB``)."""
+    document = _read(Path(path))
     app = open_app(database)
     if app_path is not None:
         app.registry = _registry_of(app_path)
     try:
-        plan = app.apply(specs, prune=prune, dry_run=dry_run)
+        templates = parse_templates(document.get("templates", []))
+        known = {template.name: template for template in app.list_templates()}
+        known |= {template.name: template for template in templates}
+        specs = parse_jobs(resolve_all(document["jobs"], known))
+        plan = app.apply(specs, templates=templates, prune=prune, dry_run=dry_run, message=message)
     except SpecError as error:
         raise InputError(*(f"{place}: {problem}" for place, problem in error.problems)) from None
     for line in describe_plan(plan, dry_run=dry_run):
@@ -56,7 +69,7 @@ def _registry_of(app_path: str) -> Registry:
     return found.registry
 
 
-def _read(path: Path) -> list[JobSpec]:
+def _read(path: Path) -> dict[str, Any]:
     try:
         document = yaml.safe_load(path.read_text())
     except OSError as error:
@@ -67,18 +80,20 @@ def _read(path: Path) -> list[JobSpec]:
         raise InputError(f"{path}: not valid YAML{where}") from None
     if not isinstance(document, dict) or "jobs" not in document:
         raise InputError(f"{path}: expected a mapping with a 'jobs' list")
-    try:
-        specs = parse_jobs(document["jobs"])
-    except SpecError as error:
-        raise InputError(*(f"{place}: {problem}" for place, problem in error.problems)) from None
-    return specs
+    return document
 
 
 def describe_plan(plan: Plan, *, dry_run: bool) -> list[str]:
-    verb: dict[str, Any] = {"create": "created", "update": "updated", "delete": "deleted"}
+    verb: dict[str, Any] = {
+        "create": "created",
+        "update": "updated",
+        "delete": "deleted",
+        "store": "stored",
+    }
     if dry_run:
         verb = {key: f"would be {value}" for key, value in verb.items()}
-    lines = [f"{spec.name}: {verb['create']}" for spec in plan.create]
+    lines = [f"template {name}: {verb['store']}" for name in plan.templates]
+    lines += [f"{spec.name}: {verb['create']}" for spec in plan.create]
     lines += [f"{spec.name}: {verb['update']}" for spec in plan.update]
     lines += [f"{name}: {verb['delete']}" for name in plan.delete]
     lines += [f"{name}: unchanged" for name in plan.unchanged]

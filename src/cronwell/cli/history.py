@@ -63,7 +63,8 @@ def runs_show(run_id: int, database: str | None) -> None:
 @database_option
 @json_option
 def stats(database: str | None, as_json: bool) -> None:
-    """Totals: jobs active and paused, runs and success rate in the last 24 h, missed."""
+    """Totals: jobs active and paused, runs and success rate in the last 24 h, missed,
+    versions of job definitions and what their contents take, raw and compressed."""
     figures = open_app(database).get_statistics()
     del figures["uptime"]  # this command's own: meaningless here
     if as_json:

@@ -9,6 +9,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import JSON, Column, Connection, Dialect, Table, TextClause, text
+from sqlalchemy.dialects import postgresql, sqlite
 
 from cronwell.store.types import UtcDateTime
 
@@ -158,3 +159,18 @@ def _cast_type(column: Column[Any], dialect: Dialect) -> str:
 
 def _array_type(column: Column[Any], dialect: Dialect) -> str:
     return f"{_cast_type(column, dialect)}[]"
+
+
+def insert_or_ignore(
+    connection: Connection, table: Table, rows: Sequence[dict[str, Any]], *, on: Sequence[str]
+) -> None:
+    """Insert ``rows``, skipping any whose unique columns ``on`` are taken: for rows written
+    once and never changed (a content stored by its hash), where returning ids is not needed.
+    """
+    if not rows:
+        return
+    if connection.dialect.name == "postgresql":
+        statement: Any = postgresql.insert(table).on_conflict_do_nothing(index_elements=on)
+    else:
+        statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=on)
+    connection.execute(statement, list(rows))

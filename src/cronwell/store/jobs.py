@@ -172,9 +172,12 @@ def plan_from(
 
 
 def delete_job(connection: Connection, job_id: int, now: datetime) -> None:
-    """Delete a job, keeping its history: the row stays, hidden, and its name is free again."""
+    """Delete a job, keeping its history: the row stays, hidden, and its name is free again.
+    The deletion is a version of its own: the job's version goes up by one."""
     connection.execute(
-        update(jobs).where(jobs.c.id == job_id).values(deleted_at=now, is_enabled=False)
+        update(jobs)
+        .where(jobs.c.id == job_id)
+        .values(deleted_at=now, is_enabled=False, version=jobs.c.version + 1)
     )
 
 

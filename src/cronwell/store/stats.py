@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Connection, func, select
 
 from cronwell.lifecycle import RunStatus, SkipReason
 from cronwell.store.tables import attempts, jobs, runs
+from cronwell.store.versions import storage
 
 _DURATION_SAMPLE = 100  # the average duration is over a job's most recent attempts
 _ENDED = (RunStatus.SUCCEEDED, RunStatus.DEAD, RunStatus.CANCELLED)
@@ -33,6 +34,10 @@ class Statistics:
     runs_last_24h: int
     success_rate_last_24h: float | None  # succeeded / (succeeded + dead), None without either
     missed_total: int
+    versions: int  # of job definitions, every create, update, delete and rollback
+    version_contents: int  # distinct definitions among them, each stored once
+    version_bytes_raw: int  # those definitions as canonical JSON
+    version_bytes_stored: int  # the same, compressed: what they take in the store
 
 
 def job_status(connection: Connection, job_id: int) -> JobStatus:
@@ -105,4 +110,5 @@ def statistics(connection: Connection, now: datetime) -> Statistics:
         runs_last_24h=sum(recent.values()),
         success_rate_last_24h=good / (good + bad) if good + bad else None,
         missed_total=_missed(connection),
+        **asdict(storage(connection)),
     )

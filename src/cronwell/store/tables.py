@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Interval,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -175,6 +176,41 @@ flags = Table(
     Column("name", String(100), primary_key=True),
     Column("value", JSON, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+)
+
+templates = Table(
+    "templates",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("definition", JSON, nullable=False),  # name, description and the job fields
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Change control: every create, update, delete and rollback of a job is a numbered version;
+# its definition is stored once per SHA-256 of its canonical JSON, compressed.
+version_contents = Table(
+    "version_contents",
+    metadata,
+    Column("hash", String(64), primary_key=True),  # SHA-256, hex, of the canonical JSON
+    Column("content", LargeBinary, nullable=False),  # the canonical JSON, zlib-compressed
+    Column("raw_size", Integer, nullable=False),  # bytes before compression
+    Column("stored_size", Integer, nullable=False),  # bytes of ``content``
+)
+
+job_versions = Table(
+    "job_versions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("job_id", Id, ForeignKey("jobs.id"), nullable=False),
+    Column("number", Integer, nullable=False),  # the job's ``version`` once the change is made
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("message", Text, nullable=True),
+    Column("action", String(20), nullable=False),  # create, update, delete, rollback
+    Column("content_hash", String(64), ForeignKey("version_contents.hash"), nullable=False),
+    UniqueConstraint("job_id", "number"),
 )
 
 # Every event fired (``app.trigger_event``, ``cronwell events fire``), kept with who fired it;

@@ -1,7 +1,7 @@
 """events are stored, and runs name the event that made them
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0008
 Create Date: 2026-12-06
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from cronwell.store.types import Id, UtcDateTime
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
