@@ -23,11 +23,14 @@ if TYPE_CHECKING:
         VersionConflict,
         VersionNotFound,
     )
-    from cronwell.engine.child import TaskContext
+    from cronwell.engine.child import TaskContext, TaskEvent
+    from cronwell.engine.events import EventError, FiredEvent
     from cronwell.spec import JobSpec, SpecError
 
 _HOMES = {
     "Cronwell": "cronwell.app",
+    "EventError": "cronwell.engine.events",
+    "FiredEvent": "cronwell.engine.events",
     "Job": "cronwell.app",
     "JobExists": "cronwell.app",
     "JobNotFound": "cronwell.app",
@@ -37,12 +40,15 @@ _HOMES = {
     "RunNotFound": "cronwell.app",
     "SpecError": "cronwell.spec",
     "TaskContext": "cronwell.engine.child",
+    "TaskEvent": "cronwell.engine.child",
     "Version": "cronwell.app",
     "VersionConflict": "cronwell.app",
     "VersionNotFound": "cronwell.app",
 }
 __all__ = [
     "Cronwell",
+    "EventError",
+    "FiredEvent",
     "Job",
     "JobExists",
     "JobNotFound",
@@ -52,6 +58,7 @@ __all__ = [
     "RunNotFound",
     "SpecError",
     "TaskContext",
+    "TaskEvent",
     "Version",
     "VersionConflict",
     "VersionNotFound",

@@ -33,6 +33,8 @@ def test_schedules_exports() -> None:
 def test_package_exports() -> None:
     assert sorted(cronwell.__all__) == [
         "Cronwell",
+        "EventError",
+        "FiredEvent",
         "Job",
         "JobExists",
         "JobNotFound",
@@ -42,6 +44,7 @@ def test_package_exports() -> None:
         "RunNotFound",
         "SpecError",
         "TaskContext",
+        "TaskEvent",
         "Version",
         "VersionConflict",
         "VersionNotFound",
