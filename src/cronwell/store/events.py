@@ -153,8 +153,3 @@ def events_of_runs(connection: Connection, run_ids: Sequence[int]) -> dict[int, 
         run_id = fields.pop("run_id")
         found[run_id] = EventRow(**fields)
     return found
-
-
-def event_of_run(connection: Connection, run_id: int) -> int | None:
-    """The id of the event the run names, if any."""
-    return connection.execute(select(runs.c.event_id).where(runs.c.id == run_id)).scalar()
