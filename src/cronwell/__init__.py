@@ -24,10 +24,14 @@ if TYPE_CHECKING:
         VersionNotFound,
     )
     from cronwell.engine.child import TaskContext, TaskEvent
+    from cronwell.engine.controls import Backfill
     from cronwell.engine.events import EventError, FiredEvent
+    from cronwell.policies.controls import ControlError
     from cronwell.spec import JobSpec, SpecError
 
 _HOMES = {
+    "Backfill": "cronwell.engine.controls",
+    "ControlError": "cronwell.policies.controls",
     "Cronwell": "cronwell.app",
     "EventError": "cronwell.engine.events",
     "FiredEvent": "cronwell.engine.events",
@@ -46,6 +50,8 @@ _HOMES = {
     "VersionNotFound": "cronwell.app",
 }
 __all__ = [
+    "Backfill",
+    "ControlError",
     "Cronwell",
     "EventError",
     "FiredEvent",

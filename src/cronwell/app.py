@@ -16,7 +16,9 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
+from cronwell.engine import controls
 from cronwell.engine.clock import Clock, SystemClock
+from cronwell.engine.controls import Backfill
 from cronwell.engine.events import FiredEvent, fire_event
 from cronwell.engine.leader import LeaderLease
 from cronwell.engine.reaper import Reaper
@@ -26,6 +28,7 @@ from cronwell.engine.wakeup import Wakeup
 from cronwell.engine.worker import GRACE, LEASE, Worker
 from cronwell.lifecycle import RunStatus, Trigger
 from cronwell.policies import ActiveRun, OverlapAction, OverlapPolicy, Overlaps
+from cronwell.policies.controls import next_due_from
 from cronwell.registry import Registry, UnknownTask
 from cronwell.spec import JobSpec, SpecError
 from cronwell.store import flags as store_flags
@@ -135,6 +138,7 @@ class Job:
     is_enabled: bool
     next_due_at: datetime | None
     dead_reason: str | None
+    paused_until: datetime | None = None  # ``pause_until``: not due before then
 
     @classmethod
     def from_row(cls, row: JobRow) -> Job:
@@ -146,6 +150,7 @@ class Job:
             is_enabled=row.is_enabled,
             next_due_at=row.next_due_at,
             dead_reason=row.dead_reason,
+            paused_until=row.paused_until,
         )
 
 
@@ -265,11 +270,19 @@ class Cronwell:
             job, changed, VersionAction.UPDATE, expected_version, author=author, message=message
         )
 
-    def pause_schedule(self, job: int | str) -> None:
+    def pause_schedule(self, job: int | str, *, until: datetime | None = None) -> None:
+        """Pause until resumed; with ``until``, until then (see ``pause_until``)."""
+        if until is not None:
+            self.pause_until(job, until)
+            return
         self._set_enabled(job, is_enabled=False)
 
-    def resume_schedule(self, job: int | str) -> None:
-        """Resume from now: due times missed while paused are not caught up."""
+    def resume_schedule(self, job: int | str, *, catch_up: bool = False) -> None:
+        """Resume from now: due times missed while paused are not caught up. With
+        ``catch_up``, they are, by the job's misfire policy (see ``resume_catching_up``)."""
+        if catch_up:
+            self.resume_catching_up(job)
+            return
         self._set_enabled(job, is_enabled=True)
 
     def delete_schedule(
@@ -510,7 +523,9 @@ class Cronwell:
             enabled = [
                 Job.from_row(row) for row in store_jobs.list_jobs(connection, is_enabled=True)
             ]
-            cursors = [(job.id, job.spec.schedule.next_after(now)) for job in enabled]
+            cursors = [
+                (job.id, next_due_from(job.spec.schedule, now, job.paused_until)) for job in enabled
+            ]
             store_jobs.plan_from(connection, cursors, now)
             store_flags.set_flag(connection, store_flags.PAUSED, False, now)
             notify(connection, JOBS)
@@ -688,6 +703,47 @@ class Cronwell:
                 raise VersionConflict(f"job {current.name!r} changed while being updated")
             _record(connection, {action: [current.id]}, author, message, now)
         return self.get_schedule(current.id)
+
+    # --- operator controls -------------------------------------------------------------------
+
+    def backfill(
+        self,
+        job: int | str,
+        start: datetime,
+        end: datetime,
+        *,
+        overlap: OverlapPolicy | str | None = None,
+        dry_run: bool = False,
+    ) -> Backfill:
+        """A run (trigger ``backfill``) for each of the job's due times from ``start`` to
+        ``end``, both included, that has none yet; naive instants are wall times in the job's
+        zone. ``overlap``: allow, queue (the default: one at a time, oldest first) or forbid.
+        ControlError on a bad range, or one of more than 10,000 due times."""
+        done = controls.backfill(
+            self.database, self.clock.now(), job, start, end, overlap=overlap, dry_run=dry_run
+        )
+        self._made(list(done.run_ids))
+        return done
+
+    def skip_next(self, job: int | str) -> datetime:
+        """Skip the job's next due time (recorded as a run skipped by hand); returns it."""
+        return controls.skip_next(self.database, self.clock.now(), job)
+
+    def pause_until(self, job: int | str, until: datetime) -> datetime:
+        """Pause the job until ``until``; then its first due time at or after ``until`` runs,
+        and the due times before it are not run. Returns ``until`` in UTC."""
+        return controls.pause_until(self.database, self.clock.now(), job, until)
+
+    def resume_catching_up(self, job: int | str) -> datetime | None:
+        """Resume the job where its planning stopped: due times missed while it was paused go
+        through its misfire policy, as after downtime. Returns when it is next due."""
+        return controls.resume_catching_up(self.database, self.clock.now(), job)
+
+    def move_cursor(self, job: int | str, *, to: datetime) -> datetime | None:
+        """Plan the job from ``to`` on: back in time, its due times since are planned again
+        by its misfire policy; ahead, the ones before ``to`` are skipped. Returns when it is
+        next due."""
+        return controls.move_cursor(self.database, self.clock.now(), job, to)
 
     # --- templates -------------------------------------------------------------------------
 

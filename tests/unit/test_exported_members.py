@@ -32,6 +32,8 @@ def test_schedules_exports() -> None:
 
 def test_package_exports() -> None:
     assert sorted(cronwell.__all__) == [
+        "Backfill",
+        "ControlError",
         "Cronwell",
         "EventError",
         "FiredEvent",

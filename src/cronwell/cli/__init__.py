@@ -11,7 +11,10 @@ from pathlib import Path
 
 import click
 
-from cronwell.cli import versions  # noqa: F401  (adds its commands to `jobs`)
+from cronwell.cli import (
+    controls,  # noqa: F401  (adds its commands to `jobs`)
+    versions,  # noqa: F401  (adds its commands to `jobs`)
+)
 from cronwell.cli.apply import apply
 from cronwell.cli.errors import InputError
 from cronwell.cli.events import events

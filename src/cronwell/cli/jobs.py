@@ -11,6 +11,7 @@ import click
 
 from cronwell.app import Cronwell, Job, JobNotFound
 from cronwell.cli.errors import InputError
+from cronwell.cli.instants import instant, refusals, shown
 from cronwell.cli.options import (
     database_option,
     json_option,
@@ -82,25 +83,48 @@ def _job_action(name: str, help_text: str, act: Callable[[Cronwell, int], str]) 
         click.echo(f"{job}: {act(app, _job(app, job).id)}")
 
 
-def _pause(app: Cronwell, job_id: int) -> str:
-    app.pause_schedule(job_id)
-    return "paused"
-
-
-def _resume(app: Cronwell, job_id: int) -> str:
-    app.resume_schedule(job_id)
-    return "resumed"
-
-
 def _delete(app: Cronwell, job_id: int) -> str:
     app.delete_schedule(job_id)
     return "deleted"
 
 
-_job_action("pause", "Stop firing JOB until it is resumed.", _pause)
-_job_action(
-    "resume", "Fire JOB again, from now on: what came due while paused is not caught up.", _resume
+@jobs.command("pause")
+@job_argument
+@database_option
+@click.option("--until", metavar="TIME", help="Fire again by itself from TIME (ISO 8601).")
+def jobs_pause(job: str, database: str | None, until: str | None) -> None:
+    """Stop firing JOB until it is resumed; with --until, until TIME (without an offset, a
+    wall time in JOB's zone): its first due time from TIME on runs, none before it."""
+    app = open_app(database)
+    found = _job(app, job)
+    if until is None:
+        app.pause_schedule(found.id)
+        click.echo(f"{job}: paused")
+        return
+    with refusals():
+        at = app.pause_until(found.id, instant(until, "--until"))
+    zone = found.spec.schedule.timezone
+    next_due = shown(app.get_schedule(found.id).next_due_at, zone)
+    click.echo(f"{job}: paused until {shown(at, zone)}; next due {next_due}")
+
+
+@jobs.command("resume")
+@job_argument
+@database_option
+@click.option(
+    "--catch-up", is_flag=True, help="Hand what came due while paused to JOB's misfire policy."
 )
+def jobs_resume(job: str, database: str | None, catch_up: bool) -> None:
+    """Fire JOB again, from now on: what came due while paused is not caught up. With
+    --catch-up it is, by JOB's misfire policy, as after the scheduler was down."""
+    app = open_app(database)
+    found = _job(app, job)
+    app.resume_schedule(found.id, catch_up=catch_up)
+    if not catch_up:
+        click.echo(f"{job}: resumed")
+        return
+    next_due = shown(app.get_schedule(found.id).next_due_at, found.spec.schedule.timezone)
+    click.echo(f"{job}: resumed, catching up; next due {next_due}")
 
 
 @jobs.command("trigger")
@@ -170,6 +194,7 @@ def job_fields(job: Job) -> dict[str, Any]:
         "next_due_at": job.next_due_at,
         "version": job.version,
         "dead_reason": job.dead_reason,
+        "paused_until": job.paused_until,
     }
 
 

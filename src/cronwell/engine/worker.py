@@ -516,7 +516,8 @@ class Worker:
             error = "\n".join(part for part in (outcome.error, broken.error) if part)
             outcome = replace(outcome, status=AttemptStatus.FAILED, error=error)
             settled = Settlement(RunStatus.DEAD, reason="the worker could not settle the run")
-        has_queue = spec.overlap is OverlapPolicy.QUEUE
+        # A backfill's runs wait for each other whatever the job's own policy.
+        has_queue = spec.overlap is OverlapPolicy.QUEUE or run.trigger is Trigger.BACKFILL
         finish = Finish(run, outcome, settled.status, settled.not_before, settled.reason, has_queue)
         with self._lock:
             self._ended.append((finish, spec))

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from cronwell.policies.controls import next_due_from
 from cronwell.spec import JobSpec
 from cronwell.store.tables import jobs
 
@@ -77,6 +78,7 @@ class JobRow:
     dead_reason: str | None
     created_at: datetime
     updated_at: datetime
+    paused_until: datetime | None = None  # paused until then, though enabled
 
 
 class JobNotFound(LookupError):
@@ -115,6 +117,10 @@ def update_job(
     values = _definition_columns(spec, now)
     if spec.is_enabled != _was_enabled(connection, job_id):
         values |= {"is_enabled": spec.is_enabled, "dead_at": None, "dead_reason": None}
+    paused_until = connection.execute(
+        select(jobs.c.paused_until).where(jobs.c.id == job_id)
+    ).scalar()
+    values["next_due_at"] = next_due_from(spec.schedule, now, paused_until)
     changed = connection.execute(
         update(jobs)
         .where(jobs.c.id == job_id, jobs.c.version == expected_version)
@@ -149,10 +155,12 @@ def set_enabled(
     next_due_at: datetime | None,
     now: datetime,
 ) -> None:
-    """Pause or resume a job. Resuming plans from ``now`` on: no burst of misfires."""
+    """Pause or resume a job. Resuming plans from ``now`` on: no burst of misfires, and a
+    pause until an instant ends."""
     values: dict[str, Any] = {"is_enabled": is_enabled, "updated_at": now}
     if is_enabled:
         values |= {"planned_until": now, "next_due_at": next_due_at, "dead_at": None}
+        values["paused_until"] = None
         values["dead_reason"] = None
     connection.execute(update(jobs).where(jobs.c.id == job_id).values(values))
 
@@ -194,4 +202,5 @@ _JOB_COLUMNS = (
     jobs.c.dead_reason,
     jobs.c.created_at,
     jobs.c.updated_at,
+    jobs.c.paused_until,
 )

@@ -10,8 +10,8 @@ runs, the cursors and the wake-up of workers are one statement on PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -55,6 +55,19 @@ class DueJob:
     has_active_runs: bool = True
 
 
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _due_job(*row: Any) -> DueJob:
+    """A due job from a ``_DUE`` row: a job paused until an instant is planned from then on,
+    however its cursor was moved meanwhile (a changed definition, a global resume)."""
+    *columns, paused_until = row
+    job = DueJob(*columns)
+    if paused_until is not None and paused_until - _MICROSECOND > job.planned_until:
+        return replace(job, planned_until=paused_until - _MICROSECOND)
+    return job
+
+
 def due_jobs(connection: Connection, now: datetime, limit: int) -> list[DueJob]:
     """Up to ``limit`` live jobs due at or before ``now``, earliest first (jobs due at the same
     instant in no set order). A job is live when it is not deleted, enabled, not paused on
@@ -64,7 +77,7 @@ def due_jobs(connection: Connection, now: datetime, limit: int) -> list[DueJob]:
     them; on SQLite the writing transaction already excludes them.
     """
     rows = connection.execute(_DUE, {"now": now, "limit": limit}).all()
-    return [DueJob(*row) for row in rows]
+    return [_due_job(*row) for row in rows]
 
 
 def earliest_due_at(connection: Connection, now: datetime) -> datetime | None:
@@ -81,7 +94,13 @@ def _is_live(table: NamedFromClause) -> ColumnElement[bool]:
     return and_(
         table.c.deleted_at.is_(None),
         literal_column(f"{table.name}.is_enabled"),
-        or_(table.c.paused_until.is_(None), table.c.paused_until <= _NOW),
+        # A job paused until an instant is next due at or after it (``engine.controls``):
+        # then it counts for when a scheduler wakes, though it is not due yet.
+        or_(
+            table.c.paused_until.is_(None),
+            table.c.paused_until <= _NOW,
+            table.c.paused_until <= table.c.next_due_at,
+        ),
         ~_IS_PAUSED,
     )
 
@@ -114,6 +133,7 @@ _DUE = (
         jobs.c.priority,
         func.coalesce(jobs.c.planned_until, jobs.c.created_at, type_=UtcDateTime()),
         _HAS_ACTIVE_RUNS,
+        jobs.c.paused_until,
     )
     .where(_is_live(jobs), jobs.c.next_due_at <= _NOW)
     # By due time alone, the due index's order, so the read stops after ``limit`` rows. A

@@ -1,0 +1,53 @@
+"""What operator controls read and write of a job: its cursor (due times planned up to here,
+the next one due, a pause until an instant) and the due times its runs already hold."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
+
+from cronwell.store.tables import jobs, runs
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a job's planning stands: due times up to ``planned_until`` are planned, the next
+    is due at ``next_due_at``, and none is planned before ``paused_until`` while it is set."""
+
+    planned_until: datetime
+    next_due_at: datetime | None
+    paused_until: datetime | None
+
+
+def read_cursor(connection: Connection, job_id: int) -> Cursor:
+    """The job's cursor; the caller holds the job's row locked."""
+    row = connection.execute(
+        select(
+            func.coalesce(jobs.c.planned_until, jobs.c.created_at, type_=jobs.c.created_at.type),
+            jobs.c.next_due_at,
+            jobs.c.paused_until,
+        ).where(jobs.c.id == job_id)
+    ).one()
+    return Cursor(*row)
+
+
+def move_cursor(connection: Connection, job_id: int, now: datetime, **columns: Any) -> None:
+    """Set the job's cursor columns (``planned_until``, ``next_due_at``, ``paused_until``) and
+    whatever else is given, e.g. ``is_enabled``."""
+    connection.execute(update(jobs).where(jobs.c.id == job_id).values(updated_at=now, **columns))
+
+
+def held_due_times(
+    connection: Connection, job_id: int, start: datetime, end: datetime
+) -> set[datetime]:
+    """The instants from ``start`` to ``end`` (both included) that runs of the job hold,
+    whatever their status: a due time is run once, by whichever made its run first."""
+    held = connection.execute(
+        select(runs.c.scheduled_for).where(
+            runs.c.job_id == job_id, runs.c.scheduled_for.between(start, end)
+        )
+    )
+    return set(held.scalars())
