@@ -249,6 +249,16 @@ def test_a_paused_or_deleted_job_gets_no_run(app: Cronwell) -> None:
     assert len(app.trigger_event("inventory.low_stock").run_ids) == 2
 
 
+def test_a_job_paused_until_an_instant_gets_runs_from_then_on(
+    app: Cronwell, clock: ManualClock
+) -> None:
+    job_id = app.schedule(command="true", schedule=LOW_STOCK, name="page", overlap="allow")
+    app.pause_until(job_id, NOW + timedelta(hours=1))
+    assert app.trigger_event("inventory.low_stock").run_ids == ()
+    clock.advance(timedelta(hours=1))
+    assert len(app.trigger_event("inventory.low_stock").run_ids) == 1
+
+
 def test_while_the_scheduler_is_paused_the_event_is_stored_with_no_runs(app: Cronwell) -> None:
     app.schedule(command="true", schedule=LOW_STOCK, name="page")
     app.pause()

@@ -3,10 +3,10 @@
 A job listens to an event when its schedule is ``event NAME``. Firing ``NAME`` makes one run
 (trigger ``event``) of each such job that is live and enabled, decided by the job's overlap
 policy as a scheduled run is: beside an unfinished run a ``forbid`` job's run is recorded
-skipped, a ``queue`` job's waits, a ``replace`` job's cancels the other. A paused job, or
-every job while the scheduler is paused, gets no run: the event is stored all the same, with
-no runs, as a due time that comes while paused makes none. The event, its runs and the signal
-to the workers commit together, or nothing does.
+skipped, a ``queue`` job's waits, a ``replace`` job's cancels the other. A paused job (by
+hand, or until a later instant), or every job while the scheduler is paused, gets no run:
+the event is stored all the same, with no runs, as a due time that comes while paused makes
+none. The event, its runs and the signal to the workers commit together, or nothing does.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def _fire(
     run_ids: list[int] = []
     is_paused = bool(store_flags.get_flag(connection, store_flags.PAUSED, False))
     if not is_paused:
-        listening = _listening(connection, name, specs)
+        listening = _listening(connection, name, now, specs)
         active = active_runs(connection, [job.id for job in listening])
         for job in listening:
             run_ids.append(_make_run(connection, job, active.get(job.id, []), now, specs))
@@ -119,14 +119,14 @@ def _fire(
     return FiredEvent(event_id, name, now, tuple(run_ids), is_paused)
 
 
-def _listening(connection: Connection, name: str, specs: SpecOf) -> list[Listener]:
+def _listening(connection: Connection, name: str, now: datetime, specs: SpecOf) -> list[Listener]:
     """The jobs that listen to ``name``, their rows locked: found first without a lock, so
     firing one event holds up no other job (a manual one asked for meanwhile), then locked
     and read again, since one may have changed in between."""
-    found = [job.id for job in listeners(connection) if _listens(job, name, specs)]
+    found = [job.id for job in listeners(connection, now=now) if _listens(job, name, specs)]
     if not found:
         return []
-    locked = listeners(connection, found, lock=True)
+    locked = listeners(connection, found, now=now, lock=True)
     return [job for job in locked if _listens(job, name, specs)]
 
 

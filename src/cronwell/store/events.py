@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, or_, select, update
 
 from cronwell.store.history import RunRow
 from cronwell.store.tables import events, jobs, runs
@@ -55,17 +55,23 @@ def link_runs(connection: Connection, event_id: int, run_ids: Sequence[int]) -> 
 
 
 def listeners(
-    connection: Connection, job_ids: Sequence[int] | None = None, *, lock: bool = False
+    connection: Connection,
+    job_ids: Sequence[int] | None = None,
+    *,
+    now: datetime,
+    lock: bool = False,
 ) -> list[Listener]:
-    """The live, enabled jobs that are never due by the clock (event, manual, a finished
-    ``once``), in id order: event jobs have no next due time, so only those few are read,
-    never every job. ``job_ids`` keeps these; with ``lock`` their rows stay locked until the
-    transaction ends, in id order (so two firings never deadlock): an event's runs are then
-    decided against the runs each job has, as a scheduler tick decides them."""
+    """The live, enabled jobs not paused until after ``now`` that are never due by the clock
+    (event, manual, a finished ``once``), in id order: event jobs have no next due time, so
+    only those few are read, never every job. ``job_ids`` keeps these; with ``lock`` their
+    rows stay locked until the transaction ends, in id order (so two firings never
+    deadlock): an event's runs are then decided against the runs each job has, as a
+    scheduler tick decides them."""
     query = (
         select(jobs.c.id, jobs.c.version, jobs.c.spec, jobs.c.queue, jobs.c.priority)
         .where(jobs.c.deleted_at.is_(None), jobs.c.is_enabled.is_(True))
         .where(jobs.c.next_due_at.is_(None))
+        .where(or_(jobs.c.paused_until.is_(None), jobs.c.paused_until <= now))
         .order_by(jobs.c.id)
     )
     if job_ids is not None:
