@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
+from cronwell.dag import Graph, build_graph
 from cronwell.engine import controls
 from cronwell.engine.clock import Clock, SystemClock
 from cronwell.engine.controls import Backfill
@@ -37,6 +38,7 @@ from cronwell.store import stats as store_stats
 from cronwell.store import templates as store_templates
 from cronwell.store import versions as store_versions
 from cronwell.store.database import DEFAULT_URL, Database
+from cronwell.store.edges import check_change, keep_edges, live_specs
 from cronwell.store.events import link_runs
 from cronwell.store.history import get_run, list_runs
 from cronwell.store.jobs import JobNotFound, JobRow
@@ -221,8 +223,10 @@ class Cronwell:
             spec = JobSpec.parse(_templated(connection, definition))
             if _exists(connection, spec.name):
                 raise JobExists(f"name: a job named {spec.name!r} exists already")
+            graph = check_change(connection, changed=[spec])
             notify(connection, JOBS)
             job_id = store_jobs.insert_job(connection, spec, now)
+            keep_edges(connection, graph)
             _record(connection, {VersionAction.CREATE: [job_id]}, author, message, now)
             return job_id
 
@@ -292,8 +296,10 @@ class Cronwell:
         now = self.clock.now()
         with self.database.transaction() as connection:
             found = store_jobs.get_job(connection, job, lock=True)
+            graph = check_change(connection, deleted=[found.name])
             notify(connection, JOBS)
             store_jobs.delete_job(connection, found.id, now)
+            keep_edges(connection, graph)
             _record(connection, {VersionAction.DELETE: [found.id]}, author, message, now)
 
     def trigger_now(
@@ -465,10 +471,18 @@ class Cronwell:
             )
             plan = plan_apply(current, [*specs, *followers], prune=prune)
             plan = replace(plan, templates=tuple(t.name for t in changed_templates))
+            places = {spec.name: f"jobs[{index}]" for index, spec in enumerate(specs)}
+            graph = check_change(
+                connection,
+                changed=[*plan.create, *plan.update],
+                deleted=plan.delete,
+                places=places,
+            )
             if not dry_run:
                 for template in changed_templates:
                     store_templates.put_template(connection, template.name, template.as_dict(), now)
                 changed = _carry_out(connection, plan, current, now)
+                keep_edges(connection, graph)
                 _record(connection, changed, author, message, now)
                 notify(connection, JOBS)
         return plan
@@ -628,6 +642,17 @@ class Cronwell:
         with self.database.transaction() as connection:
             store_flags.set_flag(connection, store_flags.PAUSED, is_paused, self.clock.now())
 
+    # --- dependencies between jobs ----------------------------------------------------------
+
+    def dependency_graph(self) -> Graph:
+        """The graph of the live jobs: ``depends_on`` and ``fallback`` edges, upstream first."""
+        with self.database.transaction(write=False) as connection:
+            return build_graph(live_specs(connection).values())
+
+    def topological_order(self) -> list[str]:
+        """Every live job's name, each after all its upstreams; ties by name."""
+        return self.dependency_graph().order()
+
     # --- versions --------------------------------------------------------------------------
 
     def list_versions(self, job: int | str) -> list[Version]:
@@ -695,12 +720,14 @@ class Cronwell:
             spec = define(connection, current)
             if spec.canonical() == current.spec.canonical():
                 return current
+            graph = check_change(connection, changed=[spec], was=[current.spec])
             notify(connection, JOBS)
             is_updated = store_jobs.update_job(
                 connection, current.id, spec, expected_version=current.version, now=now
             )
             if not is_updated:  # the row is held: only a store bypassing the lock gets here
                 raise VersionConflict(f"job {current.name!r} changed while being updated")
+            keep_edges(connection, graph)
             _record(connection, {action: [current.id]}, author, message, now)
         return self.get_schedule(current.id)
 
@@ -778,8 +805,10 @@ class Cronwell:
             followers = _followers(connection, [template], current, skip=set())
             store_templates.put_template(connection, name, template.as_dict(), now)
             plan = plan_apply(current, followers, prune=False)
+            graph = check_change(connection, changed=plan.update)  # a schedule may come or go
             said = message or f"template {name} changed"
             _record(connection, _carry_out(connection, plan, current, now), author, said, now)
+            keep_edges(connection, graph)
             notify(connection, JOBS)
         return [spec.name for spec in plan.update]
 

@@ -63,6 +63,25 @@ class Mode(StrEnum):
     THREAD = "thread"
 
 
+class On(StrEnum):
+    """The state an upstream run must end in for its downstream to run."""
+
+    SUCCESS = "success"  # it ended succeeded
+    FAILURE = "failure"  # it ended dead (attempts exhausted)
+    COMPLETION = "completion"  # it ended succeeded or dead; skipped and cancelled runs do not
+
+
+@dataclass(frozen=True, slots=True)
+class Dependency:
+    """One entry of ``depends_on``: run after a run of ``job`` ends as ``on`` says."""
+
+    job: str
+    on: On = On.SUCCESS
+
+
+DEFAULT_WAIT_TIMEOUT = timedelta(hours=1)
+
+
 Duration = str | int | float | timedelta
 _P = TypeVar("_P")
 
@@ -95,6 +114,27 @@ def _custom(kind: str, message: str) -> PydanticCustomError:
     return PydanticCustomError(kind, message)
 
 
+class _Dependency(_Model):
+    job: str
+    on: On = On.SUCCESS
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"job": value}
+        if isinstance(value, Mapping) and True in value:
+            # YAML 1.1 reads a bare ``on:`` key as the boolean true (as GitHub Actions users
+            # know): it can only mean ``on`` here.
+            return {("on" if key is True else key): each for key, each in value.items()}
+        return value
+
+    @field_validator("job")
+    @classmethod
+    def _job(cls, value: str) -> str:
+        return _Job._name(value)
+
+
 class _Job(_Model):
     name: str
     timezone: str | None = None
@@ -116,6 +156,9 @@ class _Job(_Model):
     mode: Mode = Mode.PROCESS
     tags: list[str] = []
     metadata: dict[str, Any] = {}
+    depends_on: list[_Dependency] = []
+    fallback: list[str] = []
+    wait_timeout: Duration = DEFAULT_WAIT_TIMEOUT.total_seconds()
     template: str | None = None
     overrides: dict[str, Any] = {}  # the fields the job sets over its template
 
@@ -127,10 +170,25 @@ class _Job(_Model):
             raise _custom("name", f"{value!r} {rule} (at most 200)")
         return value
 
-    @field_validator("tags")
+    @field_validator("tags", "fallback")
     @classmethod
     def _tags(cls, value: list[str]) -> list[str]:
         return [cls._name(tag) for tag in value]
+
+    @field_validator("depends_on")
+    @classmethod
+    def _depends_on(cls, value: list[_Dependency]) -> list[_Dependency]:
+        names = [dependency.job for dependency in value]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:  # one edge per pair: two would ask for two states at once
+            raise _custom("twice", f"{', '.join(map(repr, twice))} named more than once")
+        return value
+
+    @field_validator("wait_timeout")
+    @classmethod
+    def _wait_timeout(cls, value: Duration) -> Duration:
+        _checked(lambda: _duration(value, "wait_timeout"))
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -233,6 +291,9 @@ class JobSpec:
     mode: Mode = Mode.PROCESS
     tags: tuple[str, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    depends_on: tuple[Dependency, ...] = ()
+    fallback: tuple[str, ...] = ()
+    wait_timeout: timedelta = DEFAULT_WAIT_TIMEOUT
     template: str | None = None
     overrides: Mapping[str, Any] = field(default_factory=dict)
 
@@ -293,6 +354,9 @@ class JobSpec:
             "mode": self.mode,
             "tags": list(self.tags),
             "metadata": dict(self.metadata),
+            "depends_on": [{"job": each.job, "on": each.on} for each in self.depends_on],
+            "fallback": list(self.fallback),
+            "wait_timeout": self.wait_timeout.total_seconds(),
             "template": self.template,
             "overrides": dict(self.overrides),
         }
@@ -361,6 +425,9 @@ def _build(model: _Job, place: str) -> JobSpec:
         mode=model.mode,
         tags=tuple(model.tags),
         metadata=dict(model.metadata),
+        depends_on=tuple(Dependency(each.job, each.on) for each in model.depends_on),
+        fallback=tuple(model.fallback),
+        wait_timeout=_duration(model.wait_timeout, "wait_timeout") or timedelta(0),
         template=model.template,
         overrides=dict(model.overrides),
     )
@@ -396,6 +463,9 @@ def _trusted(data: Mapping[str, Any]) -> JobSpec:
         mode=Mode(data["mode"]),
         tags=tuple(data["tags"]),
         metadata=dict(data["metadata"]),
+        depends_on=tuple(Dependency(each["job"], On(each["on"])) for each in data["depends_on"]),
+        fallback=tuple(data["fallback"]),
+        wait_timeout=_duration(data["wait_timeout"], "wait_timeout") or timedelta(0),
         template=data["template"],
         overrides=dict(data["overrides"]),
     )
@@ -528,6 +598,7 @@ _UNION_PROBLEMS = {
     "schedule": "must be a schedule string or a mapping",
     "timeout": "must be a duration like 90s, 5m, 2h or 1d",
     "heartbeat_timeout": "must be a duration like 90s, 5m, 2h or 1d",
+    "wait_timeout": "must be a duration like 90s, 5m, 2h or 1d",
 }
 
 

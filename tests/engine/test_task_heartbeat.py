@@ -183,11 +183,11 @@ def test_an_attempts_end_records_its_last_heartbeat_or_keeps_the_one_recorded(
 def test_a_database_from_before_upgrades_its_attempts_with_no_heartbeat(
     database: Database,
 ) -> None:
+    run = claimed_run(database)  # an attempt running as the worker upgrades
     config = alembic_config()
     with database.transaction() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "0002")
-    run = claimed_run(database)  # an attempt running as the worker upgrades
+        command.downgrade(config, "0002")  # the attempt stays, without the newer columns
     assert not is_current(database)
     upgrade(database)
     assert shown(database, run.id) == [("running", None, None)]

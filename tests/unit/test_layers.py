@@ -31,6 +31,7 @@ PURE_MODULES = {
     "lifecycle.py": (),
     "policies": ("cronwell.schedules", "cronwell.lifecycle", "cronwell.policies"),
     "spec.py": ("cronwell.schedules", "cronwell.policies", "pydantic", "pydantic_core"),
+    "dag.py": ("heapq", "cronwell.schedules", "cronwell.spec"),
 }
 
 

@@ -18,6 +18,7 @@ from cronwell.cli import (
 from cronwell.cli.apply import apply
 from cronwell.cli.errors import InputError
 from cronwell.cli.events import events
+from cronwell.cli.graph import jobs_graph  # noqa: F401  (importing it adds ``jobs graph``)
 from cronwell.cli.history import runs, stats
 from cronwell.cli.jobs import dlq, jobs
 from cronwell.cli.locks import locks

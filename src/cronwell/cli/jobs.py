@@ -21,6 +21,7 @@ from cronwell.cli.options import (
     print_runs,
     reason_of,
 )
+from cronwell.spec import SpecError
 from cronwell.store.history import dead_runs, find_run, list_runs
 
 JOB_COLUMNS = ("name", "schedule", "enabled", "next_due_at", "description")
@@ -84,7 +85,10 @@ def _job_action(name: str, help_text: str, act: Callable[[Cronwell, int], str]) 
 
 
 def _delete(app: Cronwell, job_id: int) -> str:
-    app.delete_schedule(job_id)
+    try:
+        app.delete_schedule(job_id)
+    except SpecError as error:  # other jobs depend on it
+        raise InputError(*(f"{place}: {problem}" for place, problem in error.problems)) from None
     return "deleted"
 
 

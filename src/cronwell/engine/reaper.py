@@ -18,6 +18,7 @@ from cronwell.lifecycle import AttemptStatus, RunStatus
 from cronwell.policies import settle
 from cronwell.spec import OnDead
 from cronwell.store.database import Database
+from cronwell.store.edges import fire_downstreams
 from cronwell.store.jobs import disable_dead, specs_of
 from cronwell.store.runs import earliest_lease_expiry, retry_taken_back, take_back_expired
 
@@ -56,7 +57,11 @@ class Reaper:
                     self._rand(),
                     max_attempts=run.max_attempts,
                 )
-                retry_taken_back(connection, run.id, not_before=settled.not_before, now=now)
+                is_moved = retry_taken_back(
+                    connection, run.id, not_before=settled.not_before, now=now
+                )
+                if is_moved and settled.status is RunStatus.DEAD:
+                    fire_downstreams(connection, [run.id], now)  # fallbacks, on-failure edges
                 if settled.status is RunStatus.DEAD and spec.on_dead is OnDead.DISABLE:
                     disable_dead(connection, run.job_id, reason="the lease expired", now=now)
             expiry = earliest_lease_expiry(connection)

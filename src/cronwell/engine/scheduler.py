@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 
+from cronwell.dag import WAITING_FOR_UPSTREAM
 from cronwell.engine.clock import Clock, SystemClock
 from cronwell.engine.leader import LeaderLease
 from cronwell.engine.loops import Backoff, survive
@@ -28,6 +29,7 @@ from cronwell.policies import (
     plan_due_times,
 )
 from cronwell.store.database import Database
+from cronwell.store.gates import gate_waiting, hold_for_upstreams
 from cronwell.store.plans import DueJob, due_jobs, earliest_due_at, store_plans
 from cronwell.store.runs import NewRun, active_runs, cancel_runs, promote_waiting
 from cronwell.store.signals import RUNS, notify_now
@@ -102,6 +104,10 @@ def _new_run(
     )
 
 
+def _first(*instants: datetime | None) -> datetime | None:
+    return min((at for at in instants if at is not None), default=None)
+
+
 def _until(upcoming: datetime | None, now: datetime) -> timedelta:
     """How long to sleep until ``upcoming``: at most IDLE, never less than nothing."""
     return IDLE if upcoming is None else min(IDLE, max(timedelta(0), upcoming - now))
@@ -159,15 +165,18 @@ class Scheduler:
         now = now or self.clock.now()
         self._made_for = None
         with self.database.transaction() as connection:
+            look_at = gate_waiting(connection, now)  # runs held for their upstreams
             due = due_jobs(connection, now, self.batch)
             if not due:  # nothing due (or the global pause): when is something?
-                return _until(earliest_due_at(connection, now), now)
+                return _until(_first(earliest_due_at(connection, now), look_at), now)
             active = active_runs(connection, [job.id for job in due if job.has_active_runs])
             dues: dict[tuple[int, datetime], DuePlan] = {}
             plans = [self._plan(job, active.get(job.id, []), now, dues) for job in due]
             cursors = [(job.id, p.next_due_at) for job, p in zip(due, plans, strict=True)]
             new_runs = [run for plan in plans for run in plan.runs]
             stored = store_plans(connection, new_runs, cursors, now=now)
+            if any(run.reason == WAITING_FOR_UPSTREAM for run in new_runs):
+                look_at = _first(look_at, gate_waiting(connection, now))  # the ones just held
             cancel_runs(connection, [rid for plan in plans for rid in plan.cancel], now, REPLACED)
             # A waiting run left with nothing to wait for (its job's overlap policy changed
             # while it waited) starts here at the latest.
@@ -178,7 +187,7 @@ class Scheduler:
             self.on_new_runs()  # after the commit, so the runs are there to claim
         if len(due) == self.batch:
             return timedelta(0)  # more are due: go again at once
-        upcoming = [stored.later_due_at, *(plan.next_due_at for plan in plans)]
+        upcoming = [stored.later_due_at, look_at, *(plan.next_due_at for plan in plans)]
         return _until(min((at for at in upcoming if at is not None), default=None), now)
 
     def run(self, stop: threading.Event, leader: LeaderLease | None = None) -> None:
@@ -279,4 +288,5 @@ class Scheduler:
         if due is None:
             due = dues[key] = plan_due_times(spec.schedule, job.planned_until, now, spec.misfire)
         runs = [ActiveRun(run_id, status) for run_id, status in active]
-        return plan_runs(job, spec, runs, now, due_plan=due)
+        plan = plan_runs(job, spec, runs, now, due_plan=due)
+        return replace(plan, runs=tuple(hold_for_upstreams(job.spec, plan.runs)))

@@ -564,6 +564,8 @@ def _changes_more(finish: Finish, spec: JobSpec) -> bool:
     """Whether settling this run changes more than the run and its attempt."""
     if finish.has_queue and finish.run_status.is_finished:
         return True  # the job's oldest waiting run starts
+    if finish.makes_runs:
+        return True  # downstream jobs' runs: made with the end, or not at all
     return finish.run_status is RunStatus.DEAD and spec.on_dead is OnDead.DISABLE
 
 

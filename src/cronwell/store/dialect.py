@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, Column, Connection, Dialect, Table, TextClause, text
+from sqlalchemy import JSON, Column, Connection, Dialect, Select, Table, TextClause, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cronwell.store.types import UtcDateTime
@@ -159,6 +159,27 @@ def _cast_type(column: Column[Any], dialect: Dialect) -> str:
 
 def _array_type(column: Column[Any], dialect: Dialect) -> str:
     return f"{_cast_type(column, dialect)}[]"
+
+
+def insert_select_ignoring_conflicts(
+    connection: Connection,
+    table: Table,
+    names: Sequence[str],
+    chosen: Select[Any],
+    params: dict[str, Any],
+    *,
+    on: Sequence[str],
+) -> list[int]:
+    """``INSERT INTO table (names) SELECT ...``, skipping rows that collide on the unique
+    columns ``on``; returns the ids (the table's ``id``) of the rows inserted, in id order."""
+    make = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        make(table)
+        .from_select(list(names), chosen)
+        .on_conflict_do_nothing(index_elements=list(on))
+        .returning(table.c.id)
+    )
+    return sorted(connection.execute(statement, params).scalars())
 
 
 def insert_or_ignore(

@@ -25,6 +25,7 @@ class RunRow:
     # A missed span summed up in one row: how many due times, from which (see runs.covers).
     covers: int = 1
     covers_from: datetime | None = None
+    upstream_run_id: int | None = None  # the run whose end made this one (trigger dependency)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,7 @@ def _history() -> Any:
         runs.c.finished_at,
         runs.c.covers,
         runs.c.covers_from,
+        runs.c.upstream_run_id,
     ).join(jobs, jobs.c.id == runs.c.job_id)
 
 

@@ -39,8 +39,9 @@ from sqlalchemy.exc import DBAPIError
 
 from cronwell.lifecycle import ACTIVE, AttemptStatus, RunStatus, Trigger
 from cronwell.store.dialect import has_writable_ctes, insert_ignoring_conflicts
+from cronwell.store.edges import fire_downstreams
 from cronwell.store.signals import CANCELS, RUNS, notify
-from cronwell.store.tables import attempts, jobs, runs
+from cronwell.store.tables import attempts, job_edges, jobs, runs
 from cronwell.store.types import UtcDateTime
 
 
@@ -78,6 +79,9 @@ class ClaimedRun:
     started_at: datetime
     lease_expires_at: datetime
     job_version: int = 0  # the job's version at the claim: which definition to run
+    # Whether other jobs wait for the job's runs, as the claim found its edges: its end may
+    # make or start their runs.
+    has_downstreams: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,6 +347,12 @@ _CLAIMED_COLUMNS = (
     runs.c.kwargs,
     # Read with the claim, so a worker that knows this version of the job reads nothing more.
     select(jobs.c.version).where(jobs.c.id == runs.c.job_id).scalar_subquery().label("version"),
+    # Read with the claim too: a run whose end concerns no other job settles as before,
+    # without a statement more.
+    select(job_edges.c.kind)
+    .where(job_edges.c.upstream_job_id == runs.c.job_id)
+    .exists()
+    .label("has_downstreams"),
 )
 
 
@@ -402,6 +412,7 @@ def _claimed(row: Any, started_at: datetime, lease_expires_at: datetime) -> Clai
         started_at=started_at,
         lease_expires_at=lease_expires_at,
         job_version=row.version,
+        has_downstreams=bool(row.has_downstreams),
     )
 
 
@@ -435,6 +446,11 @@ class Finish:
     not_before: datetime | None = None
     reason: str | None = None
     has_queue: bool = False
+
+    @property
+    def makes_runs(self) -> bool:
+        """Whether this end may make runs of downstream jobs: then it must commit with them."""
+        return self.run.has_downstreams and self.run_status in _FIRING
 
 
 def finish_attempt(
@@ -476,7 +492,16 @@ def finish_attempts(connection: Connection, owner: str, finishes: Sequence[Finis
         connection,
         sorted({f.run.job_id for f in moving if f.has_queue and f.run_status.is_finished}),
     )
+    fired = [f for f in moving if f.makes_runs]
+    if fired:
+        ended_at = max(f.outcome.finished_at for f in fired)
+        fire_downstreams(connection, [f.run.id for f in fired], ended_at)
     return moving
+
+
+# The ends that may make downstream runs (cronwell.store.edges); a settle may then need a
+# transaction: see ``Finish.makes_runs``.
+_FIRING = frozenset({RunStatus.SUCCEEDED, RunStatus.DEAD})
 
 
 def _finish_run_by_run(
@@ -839,7 +864,8 @@ def next_claimable_at(
 
 def promote_waiting(connection: Connection, job_ids: Sequence[int]) -> int:
     """Start the oldest waiting run (overlap ``queue``) of each job that has no other active
-    run; returns how many started.
+    run; returns how many started. A run waiting for its upstreams (it has a reason) is not
+    the queue's: the dependency gate starts it (``cronwell.store.edges``).
 
     The job rows are locked first, as the scheduler locks them while it plans: a run the
     scheduler is adding as waiting either commits before this looks, and is started, or is
@@ -853,6 +879,7 @@ def promote_waiting(connection: Connection, job_ids: Sequence[int]) -> int:
     oldest = (
         select(func.min(waiting.c.id))
         .where(waiting.c.job_id.in_(job_ids), waiting.c.status == RunStatus.WAITING)
+        .where(waiting.c.reason.is_(None))
         .where(~select(busy.c.id).where(*is_busy).exists())
         .group_by(waiting.c.job_id)
     )

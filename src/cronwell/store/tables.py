@@ -98,7 +98,12 @@ runs = Table(
     Column("finished_at", UtcDateTime, nullable=True),
     # The event whose firing made this run (trigger event), or that a run retried by hand
     # carries on: where the worker finds the event's payload. None for every other run.
-    Column("event_id", Id, ForeignKey("events.id"), nullable=True),
+    # No foreign key, as for upstream_run_id: events are pruned by age, and a run outlives
+    # the event that made it.
+    Column("event_id", Id, nullable=True),
+    # The upstream run whose end made this one (trigger dependency). No foreign key: history
+    # is pruned run by run, and a run outlives the one it came from.
+    Column("upstream_run_id", Id, nullable=True),
     # Guarantee 1: each (job, due time) yields at most one run, however many schedulers race.
     UniqueConstraint("job_id", "scheduled_for"),
 )
@@ -143,6 +148,19 @@ attempts = Table(
     Column("progress", Text, nullable=True),
     UniqueConstraint("run_id", "number"),
 )
+
+# The dependency graph of the live jobs (cronwell.dag), kept in step with their definitions
+# in the transaction that writes them. ``is_trigger``: the upstream run's end makes the
+# downstream's run (a fallback, or a downstream without a schedule of its own).
+job_edges = Table(
+    "job_edges",
+    metadata,
+    Column("upstream_job_id", Id, ForeignKey("jobs.id"), primary_key=True),
+    Column("downstream_job_id", Id, ForeignKey("jobs.id"), primary_key=True),
+    Column("kind", String(20), primary_key=True),
+    Column("is_trigger", Boolean, nullable=False),
+)
+Index("ix_job_edges_downstream_job_id", job_edges.c.downstream_job_id)
 
 workers = Table(
     "workers",

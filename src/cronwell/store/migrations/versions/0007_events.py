@@ -1,7 +1,7 @@
 """events are stored, and runs name the event that made them
 
-Revision ID: 0005
-Revises: 0008
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-06
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from cronwell.store.types import Id, UtcDateTime
 
-revision = "0005"
-down_revision = "0008"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
@@ -29,21 +29,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
     )
     op.create_index("ix_events_name", "events", ["name", "id"], unique=False)
-    # Runs made before this column have no event: NULL, which is what they are. SQLite adds
-    # a column with its reference in place; a batch would copy the whole runs table.
-    if op.get_bind().dialect.name == "sqlite":
-        op.execute("ALTER TABLE runs ADD COLUMN event_id INTEGER REFERENCES events (id)")
-    else:
-        op.add_column("runs", sa.Column("event_id", Id, nullable=True))
-        op.create_foreign_key(
-            op.f("fk_runs_event_id_events"), "runs", "events", ["event_id"], ["id"]
-        )
+    # Runs made before this column have no event: NULL, which is what they are. Added and
+    # dropped in place, never by a batch copy of runs: on SQLite, dropping the old copy
+    # would delete every attempt with it. No foreign key, so SQLite can drop it in place.
+    op.add_column("runs", sa.Column("event_id", Id, nullable=True))
     op.create_index("ix_runs_event_id", "runs", ["event_id"], unique=False)
 
 
 def downgrade() -> None:
     op.drop_index("ix_runs_event_id", table_name="runs")
-    with op.batch_alter_table("runs") as batch:
-        batch.drop_column("event_id")
+    op.drop_column("runs", "event_id")  # SQLite 3.35 and later drop it in place
     op.drop_index("ix_events_name", table_name="events")
     op.drop_table("events")
