@@ -23,8 +23,9 @@ if TYPE_CHECKING:
         VersionConflict,
         VersionNotFound,
     )
-    from cronwell.engine.child import TaskContext
+    from cronwell.engine.child import TaskContext, TaskEvent
     from cronwell.engine.controls import Backfill
+    from cronwell.engine.events import EventError, FiredEvent
     from cronwell.policies.controls import ControlError
     from cronwell.spec import JobSpec, SpecError
 
@@ -32,6 +33,8 @@ _HOMES = {
     "Backfill": "cronwell.engine.controls",
     "ControlError": "cronwell.policies.controls",
     "Cronwell": "cronwell.app",
+    "EventError": "cronwell.engine.events",
+    "FiredEvent": "cronwell.engine.events",
     "Job": "cronwell.app",
     "JobExists": "cronwell.app",
     "JobNotFound": "cronwell.app",
@@ -41,6 +44,7 @@ _HOMES = {
     "RunNotFound": "cronwell.app",
     "SpecError": "cronwell.spec",
     "TaskContext": "cronwell.engine.child",
+    "TaskEvent": "cronwell.engine.child",
     "Version": "cronwell.app",
     "VersionConflict": "cronwell.app",
     "VersionNotFound": "cronwell.app",
@@ -49,6 +53,8 @@ __all__ = [
     "Backfill",
     "ControlError",
     "Cronwell",
+    "EventError",
+    "FiredEvent",
     "Job",
     "JobExists",
     "JobNotFound",
@@ -58,6 +64,7 @@ __all__ = [
     "RunNotFound",
     "SpecError",
     "TaskContext",
+    "TaskEvent",
     "Version",
     "VersionConflict",
     "VersionNotFound",

@@ -7,6 +7,7 @@ scheduler, worker and reaper in this process. The CLI and the web API call the s
 
 from __future__ import annotations
 
+import getpass
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -20,6 +21,7 @@ from cronwell.engine import controls
 from cronwell.engine.clock import Clock, SystemClock
 from cronwell.engine.controls import Backfill
 from cronwell.engine.direct import Executed, execute_job
+from cronwell.engine.events import FiredEvent, fire_event
 from cronwell.engine.leader import LeaderLease
 from cronwell.engine.reaper import Reaper
 from cronwell.engine.scheduler import REPLACED, Scheduler, replaced
@@ -38,6 +40,7 @@ from cronwell.store import templates as store_templates
 from cronwell.store import versions as store_versions
 from cronwell.store.database import DEFAULT_URL, Database
 from cronwell.store.edges import check_change, keep_edges, live_specs
+from cronwell.store.events import link_runs
 from cronwell.store.history import get_run, list_runs
 from cronwell.store.jobs import JobNotFound, JobRow
 from cronwell.store.migrate import upgrade
@@ -504,7 +507,7 @@ class Cronwell:
         if row is None:
             raise RunNotFound(f"run {run_id} does not exist")
         job = self.get_schedule(row.job_id)
-        return self._run_now(job, Trigger.RETRY, row.args, row.kwargs)
+        return self._rerun(job, row)
 
     def recover(self, job: int | str, *, retry: bool = False) -> int | None:
         """Take a job out of the dead-letter queue: enable it again if a dead run took it out
@@ -519,7 +522,7 @@ class Cronwell:
             row = get_run(connection, dead[0].id) if dead else None
         if row is None:
             return None
-        return self._run_now(found, Trigger.RETRY, row.args, row.kwargs)
+        return self._rerun(found, row)
 
     # --- everything at once ----------------------------------------------------------------
 
@@ -836,6 +839,57 @@ class Cronwell:
     def _resolved_template(self, template: Template) -> Template:
         return replace(template, fields=_resolved(self.registry, template.fields))
 
+    # --- events ----------------------------------------------------------------------------
+
+    def trigger_event(
+        self, name: str, payload: Any = None, *, fired_by: str | None = None
+    ) -> FiredEvent:
+        """Fire the event ``name``: store it with ``payload`` (any JSON value) and who fired
+        it (``fired_by``, else the user this process runs as), and make a run of every live,
+        enabled job whose schedule is ``event NAME``, each decided by the job's overlap
+        policy, all in one transaction. While the scheduler is paused the event is stored
+        with no runs. A task gets the payload as ``payload=`` and as ``ctx.event``. Raises
+        EventError for a bad name or payload."""
+        fired = fire_event(
+            self.database,
+            name,
+            payload,
+            fired_by=fired_by if fired_by is not None else _user(),
+            now=self.clock.now(),
+            specs=self._spec_of,
+        )
+        if fired.run_ids:
+            self._made(list(fired.run_ids))
+        return fired
+
+    def _spec_of(self, job_id: int, version: int, canonical: Mapping[str, Any]) -> JobSpec:
+        with self._asked_lock:  # the cache is shared with the threads asking for runs
+            return self._specs.get(job_id, version, canonical)
+
+    def _rerun(self, job: Job, row: Any) -> int:
+        """A run of ``row``'s job again now (trigger ``retry``) with its arguments; a run an
+        event made carries its event on, so its task gets the same payload. One transaction:
+        no worker claims the new run before it names the event."""
+        if row.event_id is None:
+            return self._run_now(job, Trigger.RETRY, row.args, row.kwargs)
+        now = self.clock.now()
+        with self.database.transaction() as connection:
+            known = self._read_job(connection, job.id, lock=True)
+            calls: list[Call] = [(row.args, row.kwargs)]
+            ids = _insert_asked(
+                connection,
+                known,
+                OverlapPolicy.ALLOW,
+                calls,
+                now=now,
+                trigger=Trigger.RETRY,
+                look=True,
+            )
+            link_runs(connection, row.event_id, ids)
+            notify(connection, RUNS)
+        (run_id,) = self._made(ids)
+        return run_id
+
     # --- crontab ---------------------------------------------------------------------------
 
     def execute_now(self, job: int | str) -> Executed:
@@ -1024,6 +1078,14 @@ def _resolved(registry: Registry, changes: Mapping[str, Any]) -> dict[str, Any]:
     if resolved.get("task") is not None:
         resolved["task"] = registry.resolve(resolved["task"])
     return resolved
+
+
+def _user() -> str | None:
+    """Who this process runs as, if the system can tell."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no name for the uid (a bare container)
+        return None
 
 
 def _asdict(value: Any) -> dict[str, Any]:

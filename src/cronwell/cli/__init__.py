@@ -18,6 +18,7 @@ from cronwell.cli import (
 from cronwell.cli.apply import apply
 from cronwell.cli.crontab import crontab, exec_job
 from cronwell.cli.errors import InputError
+from cronwell.cli.events import events
 from cronwell.cli.graph import jobs_graph  # noqa: F401  (importing it adds ``jobs graph``)
 from cronwell.cli.history import runs, stats
 from cronwell.cli.jobs import dlq, jobs
@@ -51,6 +52,7 @@ for command in (
     templates,
     crontab,
     exec_job,
+    events,
 ):
     cli.add_command(command)
 

@@ -1,11 +1,12 @@
 """The child process of a process-mode attempt: ``python -m cronwell.engine.child``.
 
 It reads one JSON request from stdin (``path``, ``args``, ``kwargs``, ``report_fd`` and the
-``context`` fields ``run_id``, ``attempt``, ``scheduled_for``), imports ``pkg.module:function``
-and calls it. Reports go to ``report_fd``, one JSON object a line, never mixed into the task's
-own stdout: ``{"log": entry}`` for each ``ctx.log``, ``{"heartbeat": true, "progress": ...}``
-for ``ctx.heartbeat()`` (at most every ``HEARTBEAT_GAP`` seconds, see ``_Heartbeats``), then
-``{"ok": true}`` or ``{"error": traceback}``, each with ``peak_memory`` (see ``peak_memory``).
+``context`` fields ``run_id``, ``attempt``, ``scheduled_for`` and ``event``), imports
+``pkg.module:function`` and calls it. Reports go to ``report_fd``, one JSON object a line,
+never mixed into the task's own stdout: ``{"log": entry}`` for each ``ctx.log``,
+``{"heartbeat": true, "progress": ...}`` for ``ctx.heartbeat()`` (at most every
+``HEARTBEAT_GAP`` seconds, see ``_Heartbeats``), then ``{"ok": true}`` or
+``{"error": traceback}``, each with ``peak_memory`` (see ``peak_memory``).
 SIGTERM marks the context cancelled and raises SystemExit in the task, so its ``finally``
 blocks run.
 
@@ -29,6 +30,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -48,8 +50,35 @@ def system_now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True, slots=True)
+class TaskEvent:
+    """The event whose firing made the run: ``ctx.event`` of its task."""
+
+    id: int
+    name: str
+    payload: Any
+    fired_at: datetime
+    fired_by: str | None
+
+    def fields(self) -> dict[str, Any]:
+        """As JSON takes it: how it travels to a child process."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "payload": self.payload,
+            "fired_at": self.fired_at.isoformat(),
+            "fired_by": self.fired_by,
+        }
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, Any]) -> TaskEvent:
+        at = datetime.fromisoformat(fields["fired_at"])
+        return cls(fields["id"], fields["name"], fields["payload"], at, fields["fired_by"])
+
+
 class TaskContext:
-    """What a task that takes a ``ctx`` parameter is given."""
+    """What a task that takes a ``ctx`` parameter is given. ``event`` is the event whose
+    firing made the run (None for a run of any other trigger)."""
 
     def __init__(
         self,
@@ -61,10 +90,12 @@ class TaskContext:
         heartbeat: Callable[[str | None], None],
         is_cancelled: Callable[[], bool],
         now: Callable[[], datetime] = system_now,
+        event: TaskEvent | None = None,
     ) -> None:
         self.run_id = run_id
         self.attempt = attempt
         self.scheduled_for = scheduled_for
+        self.event = event
         self._sink = sink
         self._heartbeat = heartbeat
         self._is_cancelled = is_cancelled
@@ -106,31 +137,51 @@ def call(
     kwargs: Mapping[str, Any],
     context: TaskContext,
 ) -> None:
-    """Call a task, giving it ``ctx`` when it has such a parameter; a coroutine is run to its
-    end under ``asyncio.run``."""
+    """Call a task, giving it ``ctx`` when it has such a parameter, and the payload of the
+    event that made the run as ``payload`` when it takes that keyword (a parameter of that
+    name, or ``**kwargs``); a coroutine is run to its end under ``asyncio.run``. The event's
+    payload wins over a ``payload`` among the job's own keyword arguments: those are the
+    defaults of runs made by other triggers."""
     arguments = dict(kwargs)
-    if _takes_context(function):
+    parameters = _parameters(function)
+    if "ctx" in parameters.names:
         arguments["ctx"] = context
+    if context.event is not None and ("payload" in parameters.names or parameters.has_kwargs):
+        arguments["payload"] = context.event.payload
     result = function(*args, **arguments)
     if inspect.iscoroutine(result):
         asyncio.run(result)
 
 
-def _takes_context(function: Callable[..., Any]) -> bool:
+@dataclass(frozen=True, slots=True)
+class _Parameters:
+    """What ``call`` needs of a task's signature: its parameter names, and whether it takes
+    any keyword (``**kwargs``)."""
+
+    names: frozenset[str]
+    has_kwargs: bool
+
+
+_NO_PARAMETERS = _Parameters(frozenset(), False)
+
+
+def _parameters(function: Callable[..., Any]) -> _Parameters:
     try:
-        return _has_ctx_parameter(function)
+        return _read_parameters(function)
     except TypeError:  # an unhashable callable: not cached
-        return _has_ctx_parameter.__wrapped__(function)
+        return _read_parameters.__wrapped__(function)
 
 
 @functools.lru_cache(maxsize=1024)
-def _has_ctx_parameter(function: Callable[..., Any]) -> bool:
+def _read_parameters(function: Callable[..., Any]) -> _Parameters:
     # Cached: a worker in thread mode calls the same few tasks thousands of times a second,
     # and reading a signature costs more than a no-op task.
     try:
-        return "ctx" in inspect.signature(function).parameters
+        parameters = inspect.signature(function).parameters
     except (TypeError, ValueError):  # some builtins have no signature
-        return False
+        return _NO_PARAMETERS
+    has_kwargs = any(each.kind is inspect.Parameter.VAR_KEYWORD for each in parameters.values())
+    return _Parameters(frozenset(parameters), has_kwargs)
 
 
 class _Reports:
@@ -218,6 +269,7 @@ def _context(request: Mapping[str, Any], reports: _Reports, heartbeats: _Heartbe
         sink=lambda entry: reports.send({"log": entry}),
         heartbeat=heartbeats.beat,
         is_cancelled=cancelled.is_set,
+        event=TaskEvent.from_fields(fields["event"]) if fields.get("event") else None,
     )
 
 

@@ -50,7 +50,14 @@ from functools import lru_cache, partial
 from queue import SimpleQueue
 from typing import IO, Any
 
-from cronwell.engine.child import DOTTED_PATH, PROGRESS_LIMIT, TaskContext, call, resolve
+from cronwell.engine.child import (
+    DOTTED_PATH,
+    PROGRESS_LIMIT,
+    TaskContext,
+    TaskEvent,
+    call,
+    resolve,
+)
 from cronwell.lifecycle import AttemptStatus
 from cronwell.spec import Mode
 from cronwell.store.runs import Outcome
@@ -125,13 +132,15 @@ class Pulse:
 @dataclass(frozen=True, slots=True)
 class AttemptContext:
     """Which attempt runs. Its task's heartbeats beat ``pulse`` (a fresh one per attempt when
-    none is given) and call ``on_heartbeat`` (from a reader thread in process mode)."""
+    none is given) and call ``on_heartbeat`` (from a reader thread in process mode).
+    ``event``: the event whose firing made the run, given to the task (see ``event_env``)."""
 
     run_id: int
     attempt: int
     scheduled_for: datetime
     on_heartbeat: Callable[[], None] = field(default=_no_heartbeat)
     pulse: Pulse | None = None
+    event: TaskEvent | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,12 +192,28 @@ def execute(
     limits = Limits(timeout, grace, output_limit, heartbeat_timeout)
     environment = {**os.environ, **env} if env else None
     if isinstance(target, Command):
+        commands = {**(env or {}), **event_env(context.event)}
+        environment = {**os.environ, **commands} if commands else None
         ended = _run_group(target.argv(), b"", (), limits, cancel, env=environment)
         return _command_outcome(ended, now())
     task = _Call(target.path, args, kwargs or {}, _with_pulse(context))
     if mode is Mode.THREAD:
         return _run_in_thread(task, cancel, limits, now)
     return _run_in_child(task, cancel, limits, now, environment)
+
+
+def event_env(event: TaskEvent | None) -> dict[str, str]:
+    """What a command's environment gains from the event that made its run: the event's
+    name, id and payload (as JSON) in ``CRONWELL_EVENT_NAME``, ``CRONWELL_EVENT_ID`` and
+    ``CRONWELL_EVENT_PAYLOAD``; nothing for a run no event made. They go over the job's
+    own ``env``."""
+    if event is None:
+        return {}
+    return {
+        "CRONWELL_EVENT_NAME": event.name,
+        "CRONWELL_EVENT_ID": str(event.id),
+        "CRONWELL_EVENT_PAYLOAD": json.dumps(event.payload),
+    }
 
 
 def _with_pulse(context: AttemptContext) -> AttemptContext:
@@ -257,9 +282,9 @@ def _run_group(
     pulse: Pulse | None = None,
     env: Mapping[str, str] | None = None,
 ) -> _Ended:
-    """Run ``argv`` in a new process group to its end, or stop it at the deadline, when
-    ``pulse`` stays silent too long, or on cancel. ``env``: the whole environment, if not
-    this process's."""
+    """Run ``argv`` in a new process group (in ``env``, the whole environment, else the
+    worker's) to its end, or stop it at the deadline, when ``pulse`` stays silent too long,
+    or on cancel."""
     deadline = limits.deadline()
     search = None if env is None else env.get("PATH", os.defpath)
     if (
@@ -464,6 +489,7 @@ def _request(task: _Call, report_fd: int) -> bytes:
         "run_id": task.context.run_id,
         "attempt": task.context.attempt,
         "scheduled_for": task.context.scheduled_for.isoformat(),
+        "event": None if task.context.event is None else task.context.event.fields(),
     }
     request = {"path": task.path, "args": list(task.args), "kwargs": dict(task.kwargs)}
     return json.dumps(request | {"report_fd": report_fd, "context": fields}).encode()
@@ -537,6 +563,7 @@ def start_in_thread(
         heartbeat=partial(_beat, task.context, now),
         is_cancelled=cancel.is_set,
         now=now,
+        event=context.event,
     )
     _WATCH.add(attempt)
     _THREADS.start(partial(attempt.run, task, task_context))

@@ -33,6 +33,7 @@ from functools import partial
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from cronwell.engine.child import TaskEvent
 from cronwell.engine.clock import Clock, SystemClock
 from cronwell.engine.execute import (
     AttemptContext,
@@ -50,6 +51,7 @@ from cronwell.lifecycle import AttemptStatus, RunStatus, Trigger
 from cronwell.policies import OverlapPolicy, Settlement, settle
 from cronwell.spec import JobSpec, Mode, OnDead
 from cronwell.store.database import Database
+from cronwell.store.events import events_of_runs
 from cronwell.store.jobs import disable_dead, specs_of
 from cronwell.store.runs import (
     AttemptBeat,
@@ -110,6 +112,8 @@ class Worker:
         self._pulses: weakref.WeakValueDictionary[tuple[int, int], Pulse] = (
             weakref.WeakValueDictionary()
         )
+        # The event each claimed run an event made carries, until its attempt starts.
+        self._events: dict[int, TaskEvent] = {}
         self._interrupted = False
         self._is_registered = False
 
@@ -163,11 +167,24 @@ class Worker:
             run.job_id for run in claimed if not self._specs.has(run.job_id, run.job_version)
         ]
         specs = specs_of(connection, unknown)
+        self._read_events(connection, claimed)
         found = []
         for run in claimed:
             version, canonical = specs.get(run.job_id, (run.job_version, {}))
             found.append((run, self._specs.get(run.job_id, version, canonical)))
         return found
+
+    def _read_events(self, connection: Connection, claimed: Sequence[ClaimedRun]) -> None:
+        """Keep the events of the claimed runs that may have one: runs an event made, and
+        runs retried by hand, which carry on their event. Other runs cost no read."""
+        maybe = [run.id for run in claimed if run.trigger in _MAY_HAVE_EVENT]
+        found = {
+            run_id: TaskEvent(row.id, row.name, row.payload, row.fired_at, row.fired_by)
+            for run_id, row in events_of_runs(connection, maybe).items()
+        }
+        if found:
+            with self._lock:
+                self._events.update(found)
 
     def settle_ended(self) -> None:
         """Settle the runs that ended and were not settled yet, in one transaction."""
@@ -207,6 +224,7 @@ class Worker:
         with self._lock:
             for finish, _ in ended:
                 self._running.pop(finish.run.id, None)
+                self._events.pop(finish.run.id, None)  # an attempt that never started
 
     def heartbeat(self, now: datetime | None = None) -> None:
         """Renew the leases of runs in flight and record their tasks' last heartbeats, in one
@@ -488,7 +506,8 @@ class Worker:
         pulse = Pulse()
         with self._lock:
             self._pulses[run.id, run.attempt] = pulse
-        return AttemptContext(run.id, run.attempt, run.scheduled_for, pulse=pulse)
+            event = self._events.pop(run.id, None)
+        return AttemptContext(run.id, run.attempt, run.scheduled_for, pulse=pulse, event=event)
 
     def _broken(self, run: ClaimedRun, what: str) -> Outcome:
         """A failed attempt for an error of the worker's own, not of the task: the traceback
@@ -532,6 +551,9 @@ class Worker:
         if future is not None:
             future.set_result(None)
         self.wake.set()  # the loop settles it and fills the slot
+
+
+_MAY_HAVE_EVENT = frozenset({Trigger.EVENT, Trigger.RETRY})
 
 
 def _once(function: Callable[[Outcome], None]) -> Callable[[Outcome], None]:

@@ -2,9 +2,9 @@
 
 A schedule is a string (a cron expression or nickname, or a compact form such as
 ``every 90s``, ``daily 09:00,13:30``, ``weekly mon,thu 10:00``, ``monthly 1,15,last 12:00``,
-``once 2026-12-01T10:00``, ``event NAME``, ``manual``) or a mapping with exactly one kind key
-(``cron``, ``every``, ``once``, ``daily``, ``weekly``, ``monthly``, ``event``, ``manual``) and
-the options ``timezone``, ``start``, ``end`` and ``jitter``.
+``once 2026-12-01T10:00``, ``event NAME`` or ``event: NAME``, ``manual``) or a mapping with
+exactly one kind key (``cron``, ``every``, ``once``, ``daily``, ``weekly``, ``monthly``,
+``event``, ``manual``) and the options ``timezone``, ``start``, ``end`` and ``jitter``.
 """
 
 from __future__ import annotations
@@ -68,6 +68,8 @@ def _from_text(text: str, zone: ZoneInfo, window: Window) -> Schedule:
     word, _, rest = text.strip().partition(" ")
     kind = word.lower()
     rest = rest.strip()
+    if kind.startswith("event:"):  # "event: NAME", as the mapping form reads in YAML
+        return _build("event", f"{word[6:]} {rest}".strip(), zone, window)
     if kind in KINDS and kind != "cron":
         return _build(kind, rest, zone, window)
     if not text.strip():

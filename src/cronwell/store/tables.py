@@ -96,6 +96,11 @@ runs = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("started_at", UtcDateTime, nullable=True),
     Column("finished_at", UtcDateTime, nullable=True),
+    # The event whose firing made this run (trigger event), or that a run retried by hand
+    # carries on: where the worker finds the event's payload. None for every other run.
+    # No foreign key, as for upstream_run_id: events are pruned by age, and a run outlives
+    # the event that made it.
+    Column("event_id", Id, nullable=True),
     # The upstream run whose end made this one (trigger dependency). No foreign key: history
     # is pruned run by run, and a run outlives the one it came from.
     Column("upstream_run_id", Id, nullable=True),
@@ -119,6 +124,7 @@ Index(
 )
 Index("ix_runs_job_status", runs.c.job_id, runs.c.status)
 Index("ix_runs_job_scheduled", runs.c.job_id, runs.c.scheduled_for.desc())
+Index("ix_runs_event_id", runs.c.event_id)
 
 attempts = Table(
     "attempts",
@@ -224,3 +230,17 @@ job_versions = Table(
     Column("content_hash", String(64), ForeignKey("version_contents.hash"), nullable=False),
     UniqueConstraint("job_id", "number"),
 )
+
+# Every event fired (``app.trigger_event``, ``cronwell events fire``), kept with who fired it;
+# the runs it made point at it (runs.event_id).
+events = Table(
+    "events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    # Any JSON value; None is stored as SQL NULL, as runs' arguments are.
+    Column("payload", JSON(none_as_null=True), nullable=True),
+    Column("fired_at", UtcDateTime, nullable=False),
+    Column("fired_by", String(200), nullable=True),
+)
+Index("ix_events_name", events.c.name, events.c.id)

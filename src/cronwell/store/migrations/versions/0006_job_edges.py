@@ -1,7 +1,7 @@
 """jobs depend on jobs: the edges between them, and the upstream run a run came from
 
 Revision ID: 0006
-Revises: 0008
+Revises: 0005
 Create Date: 2026-12-06
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0008"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,6 @@
 """templates: named defaults that jobs start from
 
-Revision ID: 0008
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-06
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 from cronwell.store.types import UtcDateTime
 
-revision = "0008"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
