@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from cronwell.app import Cronwell
 from cronwell.cli.errors import InputError
 from cronwell.cli.options import (
     database_option,
@@ -20,7 +21,7 @@ from cronwell.cli.options import (
     reason_of,
 )
 from cronwell.engine.events import EventError, FiredEvent
-from cronwell.store.events import get_event, list_events, runs_of_event
+from cronwell.store.events import EventRow, get_event, list_events, runs_of_event
 from cronwell.store.history import RunRow
 
 EVENT_COLUMNS = ("id", "name", "fired_at", "fired_by", "runs")
@@ -88,12 +89,7 @@ def events_list(database: str | None, as_json: bool, name: str | None, limit: in
 @database_option
 def events_show(event_id: int, database: str | None) -> None:
     """EVENT with its payload, who fired it, and the runs it made with their statuses."""
-    app = open_app(database)
-    with app.database.transaction(write=False) as connection:
-        found = get_event(connection, event_id)
-        made = runs_of_event(connection, event_id)
-    if found is None:
-        raise InputError(f"EVENT: event {event_id} does not exist")
+    found, made = _event_and_runs(open_app(database), event_id)
     shown = asdict(found) | {"run_details": [asdict(run) for run in made]}
     click.echo(json.dumps(shown, indent=2, default=json_value))
 
@@ -104,13 +100,18 @@ def events_show(event_id: int, database: str | None) -> None:
 @json_option
 def events_runs(event_id: int, database: str | None, as_json: bool) -> None:
     """The runs EVENT made, as ``runs list`` shows runs."""
-    app = open_app(database)
+    _, made = _event_and_runs(open_app(database), event_id)
+    print_runs(made, as_json)
+
+
+def _event_and_runs(app: Cronwell, event_id: int) -> tuple[EventRow, list[RunRow]]:
+    """The event and the runs it made, read together; an unknown event is bad input."""
     with app.database.transaction(write=False) as connection:
         found = get_event(connection, event_id)
         made = runs_of_event(connection, event_id)
     if found is None:
         raise InputError(f"EVENT: event {event_id} does not exist")
-    print_runs(made, as_json)
+    return found, made
 
 
 def _payload(data: str | None) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, or_, select, update
 
-from cronwell.store.history import RunRow
+from cronwell.store.history import RunRow, history_query
 from cronwell.store.tables import events, jobs, runs
 
 
@@ -116,24 +116,7 @@ def get_event(connection: Connection, event_id: int) -> EventRow | None:
 
 def runs_of_event(connection: Connection, event_id: int) -> list[RunRow]:
     """The runs that name the event, oldest first, as history shows runs."""
-    query = (
-        select(
-            runs.c.id,
-            jobs.c.name.label("job"),
-            runs.c.scheduled_for,
-            runs.c.trigger,
-            runs.c.status,
-            runs.c.reason,
-            runs.c.attempts,
-            runs.c.started_at,
-            runs.c.finished_at,
-            runs.c.covers,
-            runs.c.covers_from,
-        )
-        .join(jobs, jobs.c.id == runs.c.job_id)
-        .where(runs.c.event_id == event_id)
-        .order_by(runs.c.id)
-    )
+    query = history_query().where(runs.c.event_id == event_id).order_by(runs.c.id)
     return [RunRow(**row._mapping) for row in connection.execute(query)]
 
 

@@ -54,7 +54,7 @@ def list_runs(
     limit: int = 50,
 ) -> list[RunRow]:
     """Runs, the most recently due first (by finish when ``finished_after`` is given)."""
-    query = _history()
+    query = history_query()
     if job is not None:
         query = query.where(jobs.c.name == job)
     if status is not None:
@@ -66,7 +66,8 @@ def list_runs(
     return [RunRow(**row._mapping) for row in connection.execute(query.limit(limit))]
 
 
-def _history() -> Any:
+def history_query() -> Any:
+    """The runs with their job's name, in the shape of RunRow: add filters and an order."""
     return select(
         runs.c.id,
         jobs.c.name.label("job"),
@@ -121,7 +122,7 @@ def get_run(connection: Connection, run_id: int) -> Any:
 
 def find_run(connection: Connection, run_id: int) -> RunRow | None:
     """One run as history shows it, or None."""
-    query = _history().where(runs.c.id == run_id)
+    query = history_query().where(runs.c.id == run_id)
     row = connection.execute(query).first()
     return None if row is None else RunRow(**row._mapping)
 
