@@ -33,6 +33,7 @@ PURE_MODULES = {
     "spec.py": ("cronwell.schedules", "cronwell.policies", "pydantic", "pydantic_core"),
     "dag.py": ("heapq", "cronwell.schedules", "cronwell.spec"),
     "crontab.py": ("cronwell.schedules", "cronwell.spec", "shlex", "yaml"),
+    "auth.py": ("hmac", "secrets"),
 }
 
 
