@@ -244,3 +244,34 @@ events = Table(
     Column("fired_by", String(200), nullable=True),
 )
 Index("ix_events_name", events.c.name, events.c.id)
+
+# Who may use the API: users, and the tokens they (or programs) present. A token is kept
+# only as its SHA-256 (cronwell.auth.hash_token); a password only as a salted scrypt hash.
+# Roles hold the values of cronwell.auth.Role.
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),
+    Column("password_hash", String(255), nullable=True),  # none: the user signs in by token
+    Column("is_disabled", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("disabled_at", UtcDateTime, nullable=True),
+)
+
+# A token with no user is a service token; one with a user acts for it, never above its role.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=True),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=True),
+    Column("role", String(20), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Column("last_used_at", UtcDateTime, nullable=True),
+)
+Index("ix_api_tokens_user_id", api_tokens.c.user_id)
