@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
+from cronwell.auth import Role, parse_role
 from cronwell.dag import Graph, build_graph
 from cronwell.engine import controls
 from cronwell.engine.clock import Clock, SystemClock
@@ -33,11 +34,13 @@ from cronwell.policies import ActiveRun, OverlapAction, OverlapPolicy, Overlaps
 from cronwell.policies.controls import next_due_from
 from cronwell.registry import Registry, UnknownTask
 from cronwell.spec import JobSpec, SpecError
+from cronwell.store import auth as store_auth
 from cronwell.store import flags as store_flags
 from cronwell.store import jobs as store_jobs
 from cronwell.store import stats as store_stats
 from cronwell.store import templates as store_templates
 from cronwell.store import versions as store_versions
+from cronwell.store.auth import NewToken, Principal, TokenRow, UserRow
 from cronwell.store.database import DEFAULT_URL, Database
 from cronwell.store.edges import check_change, keep_edges, live_specs
 from cronwell.store.events import link_runs
@@ -896,6 +899,64 @@ class Cronwell:
         """Make a run of the job now and execute it in this process to its end, recorded like
         any other run (trigger ``exec``); see ``cronwell.engine.direct``."""
         return execute_job(self.database, self.clock, job, lease=self.lease, grace=self.grace)
+
+    # --- users and tokens ------------------------------------------------------------------
+
+    def add_user(self, name: str, role: Role | str, *, password: str | None = None) -> UserRow:
+        """Store a user with ``role``; see ``cronwell.store.auth``. Raises AuthError for an
+        unknown role or a name that is empty or taken."""
+        with self.database.transaction() as connection:
+            return store_auth.add_user(
+                connection, name, parse_role(role), now=self.clock.now(), password=password
+            )
+
+    def list_users(self) -> list[UserRow]:
+        with self.database.transaction(write=False) as connection:
+            return store_auth.list_users(connection)
+
+    def disable_user(self, name: str) -> bool:
+        """Disable ``name`` and so its tokens; False if it was disabled already."""
+        with self.database.transaction() as connection:
+            return store_auth.disable_user(connection, name, now=self.clock.now())
+
+    def create_token(
+        self,
+        role: Role | str,
+        *,
+        user: str | None = None,
+        name: str | None = None,
+        expires_at: datetime | None = None,
+        expires_in: timedelta | None = None,
+    ) -> NewToken:
+        """A new API token valid until ``expires_at``, or for ``expires_in`` from now, or for
+        ever; its plain text is in the result only, never stored. Raises AuthError for an
+        unknown or disabled user, a role above the user's, or an expiry not in the future."""
+        now = self.clock.now()
+        if expires_in is not None:
+            expires_at = now + expires_in
+        with self.database.transaction() as connection:
+            return store_auth.create_token(
+                connection,
+                parse_role(role),
+                now=now,
+                user=user,
+                name=name,
+                expires_at=expires_at,
+            )
+
+    def list_tokens(self) -> list[TokenRow]:
+        with self.database.transaction(write=False) as connection:
+            return store_auth.list_tokens(connection)
+
+    def revoke_token(self, token_id: int) -> bool:
+        """Revoke a token; False if it was revoked already, AuthError if it does not exist."""
+        with self.database.transaction() as connection:
+            return store_auth.revoke_token(connection, token_id, now=self.clock.now())
+
+    def authenticate(self, token: str) -> Principal | None:
+        """Who ``token`` speaks for now, or None (unknown, revoked, expired, user disabled)."""
+        with self.database.transaction() as connection:
+            return store_auth.authenticate(connection, token, self.clock.now())
 
 
 def _templated(connection: Any, definition: Mapping[str, Any]) -> dict[str, Any]:

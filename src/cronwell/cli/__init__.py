@@ -16,6 +16,7 @@ from cronwell.cli import (
     versions,  # noqa: F401  (adds its commands to `jobs`)
 )
 from cronwell.cli.apply import apply
+from cronwell.cli.auth import tokens, users
 from cronwell.cli.crontab import crontab, exec_job
 from cronwell.cli.errors import InputError
 from cronwell.cli.events import events
@@ -53,6 +54,8 @@ for command in (
     crontab,
     exec_job,
     events,
+    users,
+    tokens,
 ):
     cli.add_command(command)
 
