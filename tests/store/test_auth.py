@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from cronwell.auth import AuthError, Role, hash_token, verify_password
 from cronwell.store.auth import (
@@ -58,6 +61,49 @@ def test_a_second_user_of_the_same_name_is_refused(database: Database) -> None:
         add_user(connection, "ada", Role.VIEWER, now=NOW)
     with database.transaction(write=False) as connection:
         assert [(user.name, user.role) for user in list_users(connection)] == [("ada", "admin")]
+
+
+def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.01)
+
+
+def test_of_two_adding_one_name_at_once_the_second_is_told_it_exists(
+    database: Database,
+) -> None:
+    refused: list[str] = []
+
+    def second() -> None:
+        try:
+            with database.transaction() as connection:
+                add_user(connection, "ada", Role.VIEWER, now=NOW)
+        except AuthError as error:
+            refused.append(str(error))
+
+    thread = threading.Thread(target=second)
+    with database.transaction() as connection:
+        add_user(connection, "ada", Role.ADMIN, now=NOW)
+        thread.start()
+        # The second waits behind the first: on PostgreSQL for the row its name collides
+        # with (so it read before the first committed), on SQLite for the write lock.
+        eventually(lambda: _is_waiting(database, thread))
+    thread.join(timeout=10)
+    assert refused == ["name: user 'ada' already exists"]
+    with database.transaction(write=False) as connection:
+        assert [(user.name, user.role) for user in list_users(connection)] == [("ada", "admin")]
+
+
+def _is_waiting(database: Database, thread: threading.Thread) -> bool:
+    if database.engine.dialect.name != "postgresql":
+        return thread.is_alive()
+    with database.transaction(write=False) as connection:
+        waiting = (
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return bool(connection.execute(text(waiting)).scalar_one())
 
 
 def test_a_token_authenticates_with_its_role_and_records_its_use(database: Database) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, Select, insert, or_, select, update
 
 from cronwell.auth import AuthError, Role, hash_password, hash_token, new_token
+from cronwell.store.dialect import insert_ignoring_conflicts
 from cronwell.store.tables import api_tokens, users
 
 
@@ -69,8 +70,6 @@ def add_user(
     only as a salted scrypt hash."""
     if not name.strip():
         raise AuthError("name", "must not be empty")
-    if _user_id(connection, name) is not None:
-        raise AuthError("name", f"user {name!r} already exists")
     row = {
         "name": name,
         "role": role.value,
@@ -78,7 +77,11 @@ def add_user(
         "is_disabled": False,
         "created_at": now,
     }
-    connection.execute(insert(users).values(row))
+    # The unique name decides, not a read before the insert: of two adding the same name at
+    # once, one inserts and the other is told it exists.
+    added = insert_ignoring_conflicts(connection, users, [row], on=["name"], returning=users.c.id)
+    if not added:
+        raise AuthError("name", f"user {name!r} already exists")
     return get_user(connection, name)
 
 
@@ -197,11 +200,6 @@ def _owner(connection: Connection, name: str, role: Role) -> UserRow:
     if not owner.role.is_at_least(role):
         raise AuthError("role", f"{role.value} is above the role of user {name!r} ({owner.role})")
     return owner
-
-
-def _user_id(connection: Connection, name: str) -> int | None:
-    found = connection.execute(select(users.c.id).where(users.c.name == name)).scalar()
-    return None if found is None else int(found)
 
 
 def _users_query() -> Select[Any]:
