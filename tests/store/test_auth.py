@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from cronwell.auth import AuthError, Role, hash_token, verify_password
 from cronwell.store.auth import (
@@ -235,3 +235,15 @@ def test_an_unknown_user_is_refused(database: Database, call: str) -> None:
             create_token(connection, Role.VIEWER, now=NOW, user="nobody")
         else:
             disable_user(connection, "nobody", now=NOW)
+
+
+def test_a_token_acts_no_higher_than_its_users_role_now(database: Database) -> None:
+    with database.transaction() as connection:
+        add_user(connection, "ada", Role.ADMIN, now=NOW)
+        made = create_token(connection, Role.ADMIN, now=NOW, user="ada")
+        # No command lowers a role yet; the API's user management will, so the store
+        # must already read the user's role when the token is used, not when it was made.
+        connection.execute(update(users).values(role=Role.VIEWER.value))
+    with database.transaction() as connection:
+        principal = authenticate(connection, made.token, LATER)
+    assert principal is not None and principal.role is Role.VIEWER
