@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Select, delete, func, select
+from sqlalchemy import Connection, Select, and_, delete, func, or_, select
 
 from cronwell.lifecycle import ACTIVE, FINISHED
 from cronwell.policies.retention import Retention
@@ -97,23 +97,33 @@ def prune_batch(connection: Connection, retention: Retention, now: datetime) -> 
 
 def _expired_runs(retention: Retention, now: datetime) -> Select[tuple[int]] | None:
     """Finished runs that ended (or, never started, were due) before the cutoff, less each
-    job's latest ``keep_last_runs`` runs of any status."""
+    job's latest ``keep_last_runs`` runs of any status.
+
+    A run is among its job's latest N unless it is due before the job's Nth latest run: one
+    short walk down ix_runs_job_scheduled per run looked at, where ranking every run of the
+    store would read it whole for each batch. A job with fewer runs has no Nth: the
+    comparison with NULL keeps all of them."""
     cutoff = retention.runs_cutoff(now)
     if cutoff is None:
         return None
     query = select(runs.c.id).where(
         runs.c.status.in_(_FINISHED),
-        func.coalesce(runs.c.finished_at, runs.c.scheduled_for) < cutoff,
+        or_(
+            runs.c.finished_at < cutoff,
+            and_(runs.c.finished_at.is_(None), runs.c.scheduled_for < cutoff),
+        ),
     )
     if retention.keep_last_runs:
-        ranked = select(
-            runs.c.id,
-            func.row_number()
-            .over(partition_by=runs.c.job_id, order_by=runs.c.scheduled_for.desc())
-            .label("rank"),
-        ).subquery()
-        kept = select(ranked.c.id).where(ranked.c.rank <= retention.keep_last_runs)
-        query = query.where(runs.c.id.not_in(kept))
+        latest = runs.alias("latest")
+        nth_latest = (
+            select(latest.c.scheduled_for)
+            .where(latest.c.job_id == runs.c.job_id)
+            .order_by(latest.c.scheduled_for.desc())
+            .offset(retention.keep_last_runs - 1)
+            .limit(1)
+            .scalar_subquery()
+        )
+        query = query.where(runs.c.scheduled_for < nth_latest)
     return query
 
 
