@@ -125,6 +125,7 @@ Index(
 Index("ix_runs_job_status", runs.c.job_id, runs.c.status)
 Index("ix_runs_job_scheduled", runs.c.job_id, runs.c.scheduled_for.desc())
 Index("ix_runs_event_id", runs.c.event_id)
+Index("ix_runs_finished_at", runs.c.finished_at)  # what a prune looks for
 
 attempts = Table(
     "attempts",
@@ -244,3 +245,4 @@ events = Table(
     Column("fired_by", String(200), nullable=True),
 )
 Index("ix_events_name", events.c.name, events.c.id)
+Index("ix_events_fired_at", events.c.fired_at)  # what a prune looks for
