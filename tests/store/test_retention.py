@@ -187,3 +187,12 @@ def test_a_big_prune_goes_in_bounded_batches(
         add_event(database, 100)
     assert prune(database, KEEP_NONE, NOW, dry_run=False) == Pruned(runs=5, attempts=5, events=3)
     assert ids(database, runs) == set()
+
+
+def test_an_unfinished_run_counts_among_the_last_runs_kept(database: Database) -> None:
+    job = make_job(database)
+    active = add_run(database, job, 200, RunStatus.RETRYING)
+    kept = add_run(database, job, 300)
+    add_run(database, job, 400)
+    assert prune(database, Retention(keep_last_runs=2), NOW, dry_run=False) == Pruned(1, 1)
+    assert ids(database, runs) == {active, kept}
