@@ -24,6 +24,7 @@ from cronwell.engine.controls import Backfill
 from cronwell.engine.direct import Executed, execute_job
 from cronwell.engine.events import FiredEvent, fire_event
 from cronwell.engine.leader import LeaderLease
+from cronwell.engine.pruner import Pruner
 from cronwell.engine.reaper import Reaper
 from cronwell.engine.scheduler import REPLACED, Scheduler, replaced
 from cronwell.engine.specs import SpecCache
@@ -32,11 +33,13 @@ from cronwell.engine.worker import GRACE, LEASE, Worker
 from cronwell.lifecycle import RunStatus, Trigger
 from cronwell.policies import ActiveRun, OverlapAction, OverlapPolicy, Overlaps
 from cronwell.policies.controls import next_due_from
+from cronwell.policies.retention import Retention
 from cronwell.registry import Registry, UnknownTask
 from cronwell.spec import JobSpec, SpecError
 from cronwell.store import auth as store_auth
 from cronwell.store import flags as store_flags
 from cronwell.store import jobs as store_jobs
+from cronwell.store import retention as store_retention
 from cronwell.store import stats as store_stats
 from cronwell.store import templates as store_templates
 from cronwell.store import versions as store_versions
@@ -172,10 +175,12 @@ class Cronwell:
         lease: timedelta = LEASE,
         grace: timedelta = GRACE,
         migrate: bool = True,
+        retention: Retention | None = None,
     ) -> None:
         """``lease``: how long a silent worker keeps its runs (and, halved, how long a silent
         leader keeps the scheduler's lease). ``grace``: how long a stopping worker lets its
-        runs finish before it hands them back."""
+        runs finish before it hands them back. ``retention``: what history the scheduler
+        side prunes, hourly (the defaults unless given; ``Retention.off()`` keeps all)."""
         self.database = Database(database_url or os.environ.get(ENV_DATABASE) or DEFAULT_URL)
         self.clock = clock or SystemClock()
         self.registry = Registry()
@@ -183,6 +188,7 @@ class Cronwell:
         self.concurrency = concurrency
         self.lease = lease
         self.grace = grace
+        self.retention = Retention() if retention is None else retention
         self.started_at = self.clock.now()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -582,7 +588,14 @@ class Cronwell:
             self._wakeup.subscribe(JOBS, scheduler.wake)
         leader = LeaderLease(self.database, self.clock, ttl=self.lease / 2)
         reaper = Reaper(self.database, self.clock)
-        return [partial(scheduler.run, self._stop, leader), partial(reaper.run, self._stop)]
+        loops: list[Callable[[], None]] = [
+            partial(scheduler.run, self._stop, leader),
+            partial(reaper.run, self._stop),
+        ]
+        if not self.retention.is_off:
+            pruner = Pruner(self.database, self.retention, self.clock)
+            loops.append(partial(pruner.run, self._stop))
+        return loops
 
     def interrupt(self) -> list[int]:
         """Hand back the runs in flight at once, without waiting out the grace period (a
@@ -957,6 +970,16 @@ class Cronwell:
         """Who ``token`` speaks for now, or None (unknown, revoked, expired, user disabled)."""
         with self.database.transaction() as connection:
             return store_auth.authenticate(connection, token, self.clock.now())
+
+    # --- retention -------------------------------------------------------------------------
+
+    def prune(
+        self, *, dry_run: bool = False, retention: Retention | None = None
+    ) -> store_retention.Pruned:
+        """Delete now (or with ``dry_run`` only count) the finished runs, attempts and events
+        that ``retention`` (this app's unless given) lets go."""
+        policy = self.retention if retention is None else retention
+        return store_retention.prune(self.database, policy, self.clock.now(), dry_run=dry_run)
 
 
 def _templated(connection: Any, definition: Mapping[str, Any]) -> dict[str, Any]:

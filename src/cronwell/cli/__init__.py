@@ -24,6 +24,7 @@ from cronwell.cli.graph import jobs_graph  # noqa: F401  (importing it adds ``jo
 from cronwell.cli.history import runs, stats
 from cronwell.cli.jobs import dlq, jobs
 from cronwell.cli.locks import locks
+from cronwell.cli.prune import prune
 from cronwell.cli.run import db, run, scheduler, worker
 from cronwell.cli.schedules import explain, next_due
 from cronwell.cli.templates import templates
@@ -56,6 +57,7 @@ for command in (
     events,
     users,
     tokens,
+    prune,
 ):
     cli.add_command(command)
 

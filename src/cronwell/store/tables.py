@@ -125,6 +125,7 @@ Index(
 Index("ix_runs_job_status", runs.c.job_id, runs.c.status)
 Index("ix_runs_job_scheduled", runs.c.job_id, runs.c.scheduled_for.desc())
 Index("ix_runs_event_id", runs.c.event_id)
+Index("ix_runs_finished_at", runs.c.finished_at)  # what a prune looks for
 
 attempts = Table(
     "attempts",
@@ -275,3 +276,4 @@ api_tokens = Table(
     Column("last_used_at", UtcDateTime, nullable=True),
 )
 Index("ix_api_tokens_user_id", api_tokens.c.user_id)
+Index("ix_events_fired_at", events.c.fired_at)  # what a prune looks for
