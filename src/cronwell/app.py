@@ -533,7 +533,7 @@ class Cronwell:
             return None
         return self._rerun(found, row)
 
-    # --- everything at once ----------------------------------------------------------------
+    # --- everything at once --------------------------------------------------------------
 
     def pause(self) -> None:
         """Stop firing every job (runs in flight finish)."""
@@ -621,7 +621,7 @@ class Cronwell:
             self._worker.close()
         self.database.dispose()
 
-    # --- helpers ---------------------------------------------------------------------------
+    # --- helpers -------------------------------------------------------------------------
 
     def _definition(
         self,
@@ -660,7 +660,7 @@ class Cronwell:
         with self.database.transaction() as connection:
             store_flags.set_flag(connection, store_flags.PAUSED, is_paused, self.clock.now())
 
-    # --- dependencies between jobs ----------------------------------------------------------
+    # --- dependencies between jobs -------------------------------------------------------
 
     def dependency_graph(self) -> Graph:
         """The graph of the live jobs: ``depends_on`` and ``fallback`` edges, upstream first."""
@@ -671,7 +671,7 @@ class Cronwell:
         """Every live job's name, each after all its upstreams; ties by name."""
         return self.dependency_graph().order()
 
-    # --- versions --------------------------------------------------------------------------
+    # --- versions ------------------------------------------------------------------------
 
     def list_versions(self, job: int | str) -> list[Version]:
         """The job's versions, oldest first. A deleted job's stay readable: by its id, or by
@@ -749,7 +749,7 @@ class Cronwell:
             _record(connection, {action: [current.id]}, author, message, now)
         return self.get_schedule(current.id)
 
-    # --- operator controls -------------------------------------------------------------------
+    # --- operator controls ---------------------------------------------------------------
 
     def backfill(
         self,
@@ -790,7 +790,7 @@ class Cronwell:
         next due."""
         return controls.move_cursor(self.database, self.clock.now(), job, to)
 
-    # --- templates -------------------------------------------------------------------------
+    # --- templates -----------------------------------------------------------------------
 
     def create_template(self, name: str, *, description: str = "", **fields: Any) -> Template:
         """Store a template: job fields (schedule, timezone, retry, queue, ...) that jobs
@@ -855,7 +855,7 @@ class Cronwell:
     def _resolved_template(self, template: Template) -> Template:
         return replace(template, fields=_resolved(self.registry, template.fields))
 
-    # --- events ----------------------------------------------------------------------------
+    # --- events --------------------------------------------------------------------------
 
     def trigger_event(
         self, name: str, payload: Any = None, *, fired_by: str | None = None
@@ -906,14 +906,14 @@ class Cronwell:
         (run_id,) = self._made(ids)
         return run_id
 
-    # --- crontab ---------------------------------------------------------------------------
+    # --- crontab -------------------------------------------------------------------------
 
     def execute_now(self, job: int | str) -> Executed:
         """Make a run of the job now and execute it in this process to its end, recorded like
         any other run (trigger ``exec``); see ``cronwell.engine.direct``."""
         return execute_job(self.database, self.clock, job, lease=self.lease, grace=self.grace)
 
-    # --- users and tokens ------------------------------------------------------------------
+    # --- users and tokens ----------------------------------------------------------------
 
     def add_user(self, name: str, role: Role | str, *, password: str | None = None) -> UserRow:
         """Store a user with ``role``; see ``cronwell.store.auth``. Raises AuthError for an
@@ -971,7 +971,7 @@ class Cronwell:
         with self.database.transaction() as connection:
             return store_auth.authenticate(connection, token, self.clock.now())
 
-    # --- retention -------------------------------------------------------------------------
+    # --- retention -----------------------------------------------------------------------
 
     def prune(
         self, *, dry_run: bool = False, retention: Retention | None = None
