@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import TextClause, select, text, update
+from sqlalchemy import select, update
 
 from cronwell.app import Cronwell, JobExists, JobNotFound, RunEnded, VersionConflict
 from cronwell.engine.clock import ManualClock
@@ -18,6 +17,7 @@ from cronwell.spec import JobSpec, SpecError
 from cronwell.store.jobs import update_job
 from cronwell.store.tables import jobs, runs
 from tests.engine.tasks import sample
+from tests.waiting import until_a_statement_waits_for_a_lock
 
 NOW = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)
 
@@ -113,7 +113,7 @@ def test_resume_ends_the_pause_only_with_every_job_planned_from_now(
         blocker.execute(select(jobs.c.id).where(jobs.c.id == job_id).with_for_update())
         resuming = threading.Thread(target=app.resume)
         resuming.start()
-        _until_a_statement_waits_for_a_lock(app)
+        until_a_statement_waits_for_a_lock(app.database)
         assert app.get_statistics()["is_paused"] is True
         blocker.rollback()
     resuming.join(timeout=10)
@@ -135,24 +135,10 @@ def test_resuming_a_job_plans_the_schedule_it_has_when_it_resumes(
         assert update_job(changer, job_id, nightly, expected_version=1, now=NOW)
         resuming = threading.Thread(target=app.resume_schedule, args=(job_id,))
         resuming.start()
-        _until_a_statement_waits_for_a_lock(app)
+        until_a_statement_waits_for_a_lock(app.database)
         changer.commit()
     resuming.join(timeout=10)
     assert app.get_schedule(job_id).next_due_at == datetime(2026, 6, 2, 3, tzinfo=UTC)
-
-
-def _until_a_statement_waits_for_a_lock(app: Cronwell) -> None:
-    waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
-    deadline = time.monotonic() + 10
-    # A new transaction each time: one transaction sees one snapshot of pg_stat_activity.
-    while _read(app, waiting) == 0:
-        assert time.monotonic() < deadline, "resume() never waited for the locked job"
-        time.sleep(0.01)
-
-
-def _read(app: Cronwell, query: TextClause) -> int:
-    with app.database.transaction(write=False) as connection:
-        return int(connection.execute(query).scalar_one())
 
 
 def test_trigger_now_runs_and_shows_in_status_and_statistics(

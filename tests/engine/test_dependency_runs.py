@@ -4,12 +4,11 @@ made in the transaction that ends the upstream run, at the upstream's instant.""
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from cronwell.app import Cronwell
 from cronwell.engine.clock import ManualClock
@@ -20,6 +19,7 @@ from cronwell.lifecycle import AttemptStatus, RunStatus
 from cronwell.store.history import find_run
 from cronwell.store.runs import ClaimedRun, Outcome, claim_runs, finish_attempt
 from tests.engine.rows import run_rows
+from tests.waiting import until_a_statement_waits_for_a_lock
 
 NOW = datetime(2026, 6, 1, 2, 59, tzinfo=UTC)
 AT_3 = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)
@@ -183,7 +183,7 @@ def test_two_settles_racing_make_one_downstream_run(app: Cronwell) -> None:
         racing = threading.Thread(target=settle_alone, args=(app, second, "two"))
         racing.start()
         if app.database.engine.dialect.name == "postgresql":
-            until_a_statement_waits_for_a_lock(app)
+            until_a_statement_waits_for_a_lock(app.database)
     racing.join(timeout=10)
     (reconcile,) = by_job(app)["reconcile"]
     assert (reconcile.status, reconcile.upstream_run_id) == ("pending", second.id)
@@ -205,17 +205,6 @@ def succeed(connection: Connection, run: ClaimedRun, owner: str) -> None:
 def settle_alone(app: Cronwell, run: ClaimedRun, owner: str) -> None:
     with app.database.transaction() as connection:
         succeed(connection, run, owner)
-
-
-def until_a_statement_waits_for_a_lock(app: Cronwell) -> None:
-    waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
-    deadline = time.monotonic() + 10
-    while True:  # a new transaction each time: one sees one snapshot of pg_stat_activity
-        with app.database.transaction(write=False) as connection:
-            if connection.execute(waiting).scalar_one():
-                return
-        assert time.monotonic() < deadline, "the second settle never waited"
-        time.sleep(0.01)
 
 
 def test_backfilled_upstream_runs_fire_their_chain_at_their_own_instants(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from cronwell.engine.execute import AttemptContext, Command, Target, TaskPath, e
 from cronwell.lifecycle import AttemptStatus
 from cronwell.spec import Mode
 from cronwell.store.runs import Outcome
+from tests.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 TASKS = "tests.engine.tasks.sample"
@@ -38,13 +39,6 @@ def run(target: Target, cancel: threading.Event | None = None, **options: Any) -
 
 def task(name: str) -> TaskPath:
     return TaskPath(f"{TASKS}:{name}")
-
-
-def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "the condition never held"
-        time.sleep(0.02)
 
 
 def live_members(group: int) -> list[int]:

@@ -218,13 +218,6 @@ def add_run(database: Database, task: str, **definition: Any) -> int:
     return job_with_run(database, NOW, name=task, task=f"{TASKS}:{task}", **definition)
 
 
-def eventually(check: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "the condition never held"
-        time.sleep(0.02)
-
-
 @pytest.mark.parametrize("mode", MODES)
 def test_a_worker_stops_a_silent_task_and_retries_it_by_its_policy(
     database: Database, worker: Worker, mode: Mode

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
@@ -16,6 +16,7 @@ from sqlalchemy import text
 from cronwell.engine.wakeup import Wakeup
 from cronwell.store.database import Database
 from cronwell.store.signals import JOBS, RUNS, notify
+from tests.waiting import eventually
 
 POSTGRESQL_ONLY = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 PATIENCE = 5.0  # seconds to wait for a wake-up that must come
@@ -34,13 +35,6 @@ with database.transaction() as connection:
     notify(connection, RUNS)
 database.dispose()
 """
-
-
-def eventually(check: Callable[[], bool], timeout: float = PATIENCE) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "the condition never held"
-        time.sleep(0.01)
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,6 +20,7 @@ from cronwell.store.auth import (
 )
 from cronwell.store.database import Database
 from cronwell.store.tables import api_tokens, metadata, users
+from tests.waiting import eventually
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(hours=1)
@@ -61,13 +60,6 @@ def test_a_second_user_of_the_same_name_is_refused(database: Database) -> None:
         add_user(connection, "ada", Role.VIEWER, now=NOW)
     with database.transaction(write=False) as connection:
         assert [(user.name, user.role) for user in list_users(connection)] == [("ada", "admin")]
-
-
-def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "the condition never held"
-        time.sleep(0.01)
 
 
 def test_of_two_adding_one_name_at_once_the_second_is_told_it_exists(
