@@ -95,6 +95,19 @@ def test_a_paused_job_is_recorded_skipped_and_not_run(app: Cronwell) -> None:
     assert executed.run.attempts == 0
 
 
+def test_a_job_paused_until_a_later_instant_is_not_run_before_it(
+    app: Cronwell, clock: ManualClock
+) -> None:
+    app.schedule(command="true", name="paused", schedule="every 1h")
+    app.pause_until("paused", NOW + timedelta(hours=3))
+    executed = app.execute_now("paused")
+    assert (executed.run.status, executed.run.reason, executed.attempt) == (
+        "skipped", "paused", None,
+    )  # fmt: skip
+    clock.advance(timedelta(hours=3))
+    assert app.execute_now("paused").run.status == "succeeded"
+
+
 def test_two_execs_in_one_instant_make_two_runs(app: Cronwell) -> None:
     app.schedule(command="true", name="sync")
     first, second = app.execute_now("sync"), app.execute_now("sync")

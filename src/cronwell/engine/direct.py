@@ -23,10 +23,7 @@ from cronwell.spec import JobSpec
 from cronwell.store.database import Database
 from cronwell.store.history import AttemptRow, RunRow, attempts_of, find_run
 from cronwell.store.jobs import JobRow, get_job
-from cronwell.store.runs import ClaimedRun, NewRun, claim_run, insert_runs
-
-_TICK = timedelta(microseconds=1)
-_INSTANT_TRIES = 1000  # each try that finds its instant taken moves on by a microsecond
+from cronwell.store.runs import ClaimedRun, NewRun, claim_run, insert_asked_runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +53,7 @@ def execute_job(
             database, clock, queues=(row.queue,), concurrency=1, lease=lease, grace=grace
         )
         run_id = _make_run(connection, row, spec, clock.now())
-        claimed = None
-        if row.is_enabled:
-            claimed = claim_run(connection, run_id, owner=worker.id, now=clock.now(), lease=lease)
+        claimed = claim_run(connection, run_id, owner=worker.id, now=clock.now(), lease=lease)
     _execute(worker, claimed, spec)
     with database.transaction(write=False) as connection:
         found = find_run(connection, run_id)
@@ -75,21 +70,21 @@ def _execute(worker: Worker, claimed: ClaimedRun | None, spec: JobSpec) -> None:
 
 
 def _make_run(connection: Connection, row: JobRow, spec: JobSpec, now: datetime) -> int:
-    """The run, pending (skipped if the job is paused), at the first free instant from
-    ``now``: a job has one run per instant, and another exec may have taken this one."""
-    is_paused = not row.is_enabled
-    for attempt in range(_INSTANT_TRIES):
-        new = NewRun(
-            job_id=row.id,
-            scheduled_for=now + attempt * _TICK,
-            trigger=Trigger.EXEC,
-            queue=row.queue,
-            priority=row.priority,
-            max_attempts=spec.retry.max_attempts,
-            status=RunStatus.SKIPPED if is_paused else RunStatus.PENDING,
-            reason=SkipReason.PAUSED if is_paused else None,
-        )
-        made = insert_runs(connection, [new], now)
-        if made:
-            return made[0]
-    raise RuntimeError(f"job {row.name!r}: no free instant for a run from {now}")
+    """The run, pending (skipped if the job is paused, by hand or until a later instant), at
+    the first instant from ``now`` that the job's runs and due times leave free, as a run
+    asked for by hand takes one."""
+    is_paused = not row.is_enabled or (row.paused_until is not None and row.paused_until > now)
+    new = NewRun(
+        job_id=row.id,
+        scheduled_for=now,
+        trigger=Trigger.EXEC,
+        queue=row.queue,
+        priority=row.priority,
+        max_attempts=spec.retry.max_attempts,
+        status=RunStatus.SKIPPED if is_paused else RunStatus.PENDING,
+        reason=SkipReason.PAUSED if is_paused else None,
+    )
+    (run_id,) = insert_asked_runs(
+        connection, new, [(None, None)], next_due=spec.schedule.next_after, look=True
+    )
+    return run_id
