@@ -46,6 +46,8 @@ class Reaper:
             taken = take_back_expired(connection, now, BATCH)
             lost = [run for run in taken if not run.is_cancelled]
             specs = specs_of(connection, [run.job_id for run in lost])
+            dead: list[int] = []
+            disabled: list[int] = []
             for run in lost:
                 version, canonical = specs[run.job_id]
                 spec = self._specs.get(run.job_id, version, canonical)
@@ -61,9 +63,13 @@ class Reaper:
                     connection, run.id, not_before=settled.not_before, now=now
                 )
                 if is_moved and settled.status is RunStatus.DEAD:
-                    fire_downstreams(connection, [run.id], now)  # fallbacks, on-failure edges
+                    dead.append(run.id)
                 if settled.status is RunStatus.DEAD and spec.on_dead is OnDead.DISABLE:
-                    disable_dead(connection, run.job_id, reason="the lease expired", now=now)
+                    disabled.append(run.job_id)
+            # Every dead run fires at once, each before its job is disabled, as one at a time.
+            fire_downstreams(connection, dead, now)  # fallbacks, on-failure edges
+            for job_id in disabled:
+                disable_dead(connection, job_id, reason="the lease expired", now=now)
             expiry = earliest_lease_expiry(connection)
         # Wake just after the first lease left runs out: a lost run is retried promptly.
         if len(taken) == BATCH:
