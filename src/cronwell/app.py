@@ -7,7 +7,6 @@ scheduler, worker and reaper in this process. The CLI and the web API call the s
 
 from __future__ import annotations
 
-import getpass
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -62,7 +61,7 @@ from cronwell.store.runs import (
 from cronwell.store.signals import CANCELS, JOBS, RUNS, notify
 from cronwell.store.versions import JobRef, Version, VersionAction, VersionNotFound
 from cronwell.templates import Template, joining, own_fields, resolve
-from cronwell.versions import author_or_default, diff_definitions
+from cronwell.versions import author_or_default, current_user, diff_definitions
 
 ENV_DATABASE = "CRONWELL_DATABASE_URL"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -474,12 +473,11 @@ class Cronwell:
         templates = [self._resolved_template(template) for template in templates]
         now = self.clock.now()
         with self.database.transaction() as connection:
+            specs = self._templated_specs(connection, specs, templates)
             current = {row.name: row for row in store_jobs.list_jobs(connection)}
             changed_templates = _changed_templates(connection, templates)
             named = {spec.name for spec in specs}
-            followers = (
-                [] if prune else _followers(connection, changed_templates, current, skip=named)
-            )
+            followers = [] if prune else _followers(changed_templates, current, skip=named)
             plan = plan_apply(current, [*specs, *followers], prune=prune)
             plan = replace(plan, templates=tuple(t.name for t in changed_templates))
             places = {spec.name: f"jobs[{index}]" for index, spec in enumerate(specs)}
@@ -820,10 +818,12 @@ class Cronwell:
             template = Template.parse({k: v for k, v in fields.items() if v is not None})
             template = self._resolved_template(template)
             current = {row.name: row for row in store_jobs.list_jobs(connection)}
-            followers = _followers(connection, [template], current, skip=set())
+            followers = _followers([template], current, skip=set())
             store_templates.put_template(connection, name, template.as_dict(), now)
             plan = plan_apply(current, followers, prune=False)
-            graph = check_change(connection, changed=plan.update)  # a schedule may come or go
+            was = [JobSpec.from_canonical(current[spec.name].spec) for spec in plan.update]
+            # Edges may come, go, or change kind as a schedule comes or goes.
+            graph = check_change(connection, changed=plan.update, was=was)
             said = message or f"template {name} changed"
             _record(connection, _carry_out(connection, plan, current, now), author, said, now)
             keep_edges(connection, graph)
@@ -835,22 +835,55 @@ class Cronwell:
             stored = store_templates.get_templates(connection, [name])
         if name not in stored:
             raise TemplateNotFound(f"template {name!r} does not exist")
-        return Template.parse(stored[name])
+        return Template.from_stored(stored[name])
 
     def list_templates(self) -> list[Template]:
         with self.database.transaction(write=False) as connection:
             stored = store_templates.get_templates(connection)
-        return [Template.parse(definition) for definition in stored.values()]
+        return [Template.from_stored(definition) for definition in stored.values()]
 
     def delete_template(self, name: str) -> None:
         """Delete a template no live job uses."""
         with self.database.transaction() as connection:
-            users = store_templates.jobs_using(connection, [name])[name]
+            users = store_templates.jobs_using(connection, name)
             if users:
-                names = sorted(store_jobs.get_job(connection, job_id).name for job_id in users)
-                raise TemplateInUse(f"template {name!r} is used by {', '.join(names)}")
+                raise TemplateInUse(f"template {name!r} is used by {', '.join(users)}")
             if not store_templates.delete_template(connection, name):
                 raise TemplateNotFound(f"template {name!r} does not exist")
+
+    def _templated_specs(
+        self, connection: Any, specs: Sequence[JobSpec], given: Sequence[Template]
+    ) -> list[JobSpec]:
+        """``specs`` made again, in the writing transaction, from the templates they name:
+        ``given`` ones first, else the stored ones. A spec made from its template before
+        (its ``overrides`` kept) comes out the same; one that names a template but was not
+        made from it takes from it what a job joining the template takes."""
+        names = {spec.template for spec in specs if spec.template is not None}
+        if not names:
+            return list(specs)
+        known = {
+            name: Template.from_stored(d)
+            for name, d in store_templates.get_templates(connection, names).items()
+        }
+        known |= {template.name: template for template in given}
+        made: list[JobSpec] = []
+        problems: list[tuple[str, str]] = []
+        for index, spec in enumerate(specs):
+            if spec.template is None:
+                made.append(spec)
+                continue
+            template = known.get(spec.template)
+            if template is None:
+                problems.append((f"jobs[{index}].template", f"no template named {spec.template!r}"))
+                continue
+            canonical = spec.canonical()
+            own = own_fields(canonical) if canonical["overrides"] else joining(canonical)
+            made.append(
+                JobSpec.parse(resolve(_resolved(self.registry, own), template), f"jobs[{index}]")
+            )
+        if problems:
+            raise SpecError(problems)
+        return made
 
     def _resolved_template(self, template: Template) -> Template:
         return replace(template, fields=_resolved(self.registry, template.fields))
@@ -870,7 +903,7 @@ class Cronwell:
             self.database,
             name,
             payload,
-            fired_by=fired_by if fired_by is not None else _user(),
+            fired_by=fired_by if fired_by is not None else current_user(),
             now=self.clock.now(),
             specs=self._spec_of,
         )
@@ -991,7 +1024,7 @@ def _templated(connection: Any, definition: Mapping[str, Any]) -> dict[str, Any]
     stored = store_templates.get_templates(connection, [name]) if isinstance(name, str) else {}
     if name not in stored:
         raise SpecError([("template", f"no template named {name!r}")])
-    return resolve(definition, Template.parse(stored[name]))
+    return resolve(definition, Template.from_stored(stored[name]))
 
 
 def _changed(spec: JobSpec, changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -1012,7 +1045,6 @@ def _changed_templates(connection: Any, templates: Sequence[Template]) -> list[T
 
 
 def _followers(
-    connection: Any,
     templates: Sequence[Template],
     current: Mapping[str, JobRow],
     *,
@@ -1020,15 +1052,12 @@ def _followers(
 ) -> list[JobSpec]:
     """The live jobs that use ``templates`` (but those named in ``skip``), made again from
     them: what the job set itself stays, what came from the template follows it."""
-    by_id = {row.id: row for row in current.values()}
-    using = store_templates.jobs_using(connection, [template.name for template in templates])
-    specs: list[JobSpec] = []
-    for template in templates:
-        for row in (by_id[job_id] for job_id in using[template.name] if job_id in by_id):
-            if row.name not in skip:
-                definition = resolve(own_fields(row.spec), template)
-                specs.append(JobSpec.parse(definition, f"jobs.{row.name}"))
-    return specs
+    by_name = {template.name: template for template in templates}
+    return [
+        JobSpec.parse(resolve(own_fields(row.spec), by_name[row.spec["template"]]), f"jobs.{name}")
+        for name, row in current.items()
+        if row.spec.get("template") in by_name and name not in skip
+    ]
 
 
 def _insert_asked(
@@ -1162,14 +1191,6 @@ def _resolved(registry: Registry, changes: Mapping[str, Any]) -> dict[str, Any]:
     if resolved.get("task") is not None:
         resolved["task"] = registry.resolve(resolved["task"])
     return resolved
-
-
-def _user() -> str | None:
-    """Who this process runs as, if the system can tell."""
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no name for the uid (a bare container)
-        return None
 
 
 def _asdict(value: Any) -> dict[str, Any]:

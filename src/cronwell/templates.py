@@ -46,6 +46,12 @@ class Template:
         _check_fields(fields, place)
         return cls(name, fields, description if isinstance(description, str) else "")
 
+    @classmethod
+    def from_stored(cls, data: Mapping[str, Any]) -> Template:
+        """The template as stored (``as_dict``): checked when it was stored, so read as is."""
+        fields = {key: value for key, value in data.items() if key not in ("name", "description")}
+        return cls(data["name"], fields, data.get("description", ""))
+
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, **self.fields}
 
@@ -53,11 +59,8 @@ class Template:
 def _check_fields(fields: Mapping[str, Any], place: str) -> None:
     """The fields validate as a job's would: a bad value is refused with the template, not
     later with every job that uses it."""
-    forbidden = [(_at(place, key), "a template cannot set it") for key in fields]
     forbidden = [
-        (where, problem)
-        for where, problem in forbidden
-        if where.rsplit(".", 1)[-1] in NOT_IN_TEMPLATE
+        (_at(place, key), "a template cannot set it") for key in fields if key in NOT_IN_TEMPLATE
     ]
     if forbidden:
         raise SpecError(forbidden)

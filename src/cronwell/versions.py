@@ -12,16 +12,19 @@ from typing import Any
 UNKNOWN_AUTHOR = "unknown"
 
 
+def current_user() -> str | None:
+    """The operating system's user running this process, if the system can tell."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name in the environment or the password database
+        return None
+
+
 def author_or_default(author: str | None) -> str:
     """``author`` if given, else the operating system's user running this process: the CLI
     and a Python script act for whoever runs them. A service acting for others (a web API)
     passes the name it authenticated."""
-    if author:
-        return author
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no user name in the environment or the password database
-        return UNKNOWN_AUTHOR
+    return author or current_user() or UNKNOWN_AUTHOR
 
 
 def diff_definitions(

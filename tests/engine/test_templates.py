@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from cronwell.app import Cronwell, TemplateExists, TemplateInUse, TemplateNotFound
 from cronwell.policies import RetryStrategy
-from cronwell.spec import SpecError
+from cronwell.spec import JobSpec, SpecError
+from cronwell.store.tables import job_edges
 from cronwell.templates import Template
 
 NOW = datetime(2026, 3, 27, 12, 0, tzinfo=UTC)
@@ -157,3 +159,36 @@ def test_apply_stores_templates_and_follows_them(app: Cronwell) -> None:
     assert app.get_template("hourly").fields["queue"] == "q1", "a dry run changes nothing"
     app.apply([], templates=[moved])
     assert (app.get_schedule("a").spec.queue, app.get_schedule("a").version) == ("q2", 3)
+
+
+def test_a_template_that_drops_a_dependency_drops_its_edge(app: Cronwell) -> None:
+    app.create_template("chained", depends_on=["up"])
+    app.schedule(command="true", name="up")
+    app.schedule(command="true", name="down", template="chained")
+    assert edges(app) == [("success", True)]
+    app.update_template("chained", depends_on=None)
+    assert app.get_schedule("down").spec.depends_on == ()
+    assert edges(app) == [], "down would still fire from up"
+
+
+def test_apply_from_python_makes_a_job_from_the_template_it_names(app: Cronwell) -> None:
+    app.create_template("hourly", schedule="every 1h", queue="q1")
+    app.apply([JobSpec.parse({"name": "a", "command": "true", "template": "hourly"})])
+    spec = app.get_schedule("a").spec
+    assert (spec.queue, spec.schedule_source, dict(spec.overrides)) == (
+        "q1",
+        "every 1h",
+        {"command": "true"},
+    )
+    assert app.update_template("hourly", queue="q2") == ["a"]
+    assert app.get_schedule("a").spec.queue == "q2"
+    again = app.apply([JobSpec.parse({"name": "a", "command": "true", "template": "hourly"})])
+    assert again.unchanged == ("a",)
+    with pytest.raises(SpecError, match=r"jobs\[0\]\.template: no template named 'nope'"):
+        app.apply([JobSpec.parse({"name": "b", "command": "true", "template": "nope"})])
+
+
+def edges(app: Cronwell) -> list[tuple[str, bool]]:
+    with app.database.transaction(write=False) as connection:
+        rows = connection.execute(select(job_edges.c.kind, job_edges.c.is_trigger))
+        return [(row.kind, row.is_trigger) for row in rows]

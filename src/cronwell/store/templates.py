@@ -43,16 +43,12 @@ def delete_template(connection: Connection, name: str) -> bool:
     return connection.execute(delete(templates).where(templates.c.name == name)).rowcount == 1
 
 
-def jobs_using(connection: Connection, names: Iterable[str]) -> dict[str, list[int]]:
-    """The ids of the live jobs that use each of the templates ``names``.
+def jobs_using(connection: Connection, name: str) -> list[str]:
+    """The names of the live jobs that use the template ``name``, by name.
 
     The template's name is inside the stored definition (JSON), read here rather than
     filtered in SQL, so that SQLite and PostgreSQL agree; jobs are few next to runs."""
-    wanted = set(names)
-    rows = connection.execute(select(jobs.c.id, jobs.c.spec).where(jobs.c.deleted_at.is_(None)))
-    using: dict[str, list[int]] = {name: [] for name in wanted}
-    for row in rows:
-        name = row.spec.get("template")
-        if name in wanted:
-            using[name].append(row.id)
-    return using
+    rows = connection.execute(
+        select(jobs.c.name, jobs.c.spec).where(jobs.c.deleted_at.is_(None)).order_by(jobs.c.name)
+    )
+    return [row.name for row in rows if row.spec.get("template") == name]
