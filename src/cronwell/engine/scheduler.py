@@ -175,8 +175,9 @@ class Scheduler:
             cursors = [(job.id, p.next_due_at) for job, p in zip(due, plans, strict=True)]
             new_runs = [run for plan in plans for run in plan.runs]
             stored = store_plans(connection, new_runs, cursors, now=now)
-            if any(run.reason == WAITING_FOR_UPSTREAM for run in new_runs):
-                look_at = _first(look_at, gate_waiting(connection, now))  # the ones just held
+            held = {run.job_id for run in new_runs if run.reason == WAITING_FOR_UPSTREAM}
+            if held:  # decide the runs just held, for their jobs only
+                look_at = _first(look_at, gate_waiting(connection, now, held))
             cancel_runs(connection, [rid for plan in plans for rid in plan.cancel], now, REPLACED)
             # A waiting run left with nothing to wait for (its job's overlap policy changed
             # while it waited) starts here at the latest.
