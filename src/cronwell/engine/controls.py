@@ -186,8 +186,8 @@ def resume_catching_up(database: Database, now: datetime, job: int | str) -> dat
     are planned by its misfire policy, as after the scheduler was down. Returns when it is
     next due (in the past when there is a backlog: schedulers plan it at once)."""
     with _holding(database, job) as held:
-        cursor = store_controls.read_cursor(held.connection, held.row.id)
-        next_due = held.spec.schedule.next_after(cursor.planned_until)
+        planned_until = store_controls.planned_until(held.connection, held.row.id)
+        next_due = held.spec.schedule.next_after(planned_until)
         _move(held, now, paused_until=None, next_due_at=next_due, **_enabled(held.row))
     return next_due
 
@@ -204,8 +204,7 @@ def move_cursor(database: Database, now: datetime, job: int | str, to: datetime)
             raise ControlError("schedule", f"{described!r} has no due times: no cursor to move")
         at = local_instant(to, held.spec.schedule.timezone)
         next_due = first_due_from(held.spec.schedule, at)
-        cursor = store_controls.read_cursor(held.connection, held.row.id)
-        ended = {"paused_until": None} if _has_ended(cursor.paused_until, now) else {}
+        ended = {"paused_until": None} if _has_ended(held.row.paused_until, now) else {}
         _move(held, now, planned_until=at - MICROSECOND, next_due_at=next_due, **ended)
     return next_due
 

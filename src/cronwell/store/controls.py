@@ -3,7 +3,6 @@ the next one due, a pause until an instant) and the due times its runs already h
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,26 +11,14 @@ from sqlalchemy import Connection, func, select, update
 from cronwell.store.tables import jobs, runs
 
 
-@dataclass(frozen=True, slots=True)
-class Cursor:
-    """Where a job's planning stands: due times up to ``planned_until`` are planned, the next
-    is due at ``next_due_at``, and none is planned before ``paused_until`` while it is set."""
-
-    planned_until: datetime
-    next_due_at: datetime | None
-    paused_until: datetime | None
-
-
-def read_cursor(connection: Connection, job_id: int) -> Cursor:
-    """The job's cursor; the caller holds the job's row locked."""
-    row = connection.execute(
+def planned_until(connection: Connection, job_id: int) -> datetime:
+    """The instant the job's due times are planned up to (its creation, before its first
+    plan); the caller holds the job's row locked."""
+    return connection.execute(
         select(
-            func.coalesce(jobs.c.planned_until, jobs.c.created_at, type_=jobs.c.created_at.type),
-            jobs.c.next_due_at,
-            jobs.c.paused_until,
+            func.coalesce(jobs.c.planned_until, jobs.c.created_at, type_=jobs.c.created_at.type)
         ).where(jobs.c.id == job_id)
-    ).one()
-    return Cursor(*row)
+    ).scalar_one()
 
 
 def move_cursor(connection: Connection, job_id: int, now: datetime, **columns: Any) -> None:
