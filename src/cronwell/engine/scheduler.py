@@ -189,7 +189,7 @@ class Scheduler:
         if len(due) == self.batch:
             return timedelta(0)  # more are due: go again at once
         upcoming = [stored.later_due_at, look_at, *(plan.next_due_at for plan in plans)]
-        return _until(min((at for at in upcoming if at is not None), default=None), now)
+        return _until(_first(*upcoming), now)
 
     def run(self, stop: threading.Event, leader: LeaderLease | None = None) -> None:
         """Tick until ``stop`` is set. With a ``leader`` lease, tick only while holding it, and
