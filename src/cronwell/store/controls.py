@@ -14,11 +14,12 @@ from cronwell.store.tables import jobs, runs
 def planned_until(connection: Connection, job_id: int) -> datetime:
     """The instant the job's due times are planned up to (its creation, before its first
     plan); the caller holds the job's row locked."""
-    return connection.execute(
+    planned: datetime = connection.execute(
         select(
             func.coalesce(jobs.c.planned_until, jobs.c.created_at, type_=jobs.c.created_at.type)
         ).where(jobs.c.id == job_id)
     ).scalar_one()
+    return planned
 
 
 def move_cursor(connection: Connection, job_id: int, now: datetime, **columns: Any) -> None:
