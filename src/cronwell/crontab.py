@@ -35,9 +35,8 @@ from cronwell.schedules import (
     parse_schedule,
 )
 from cronwell.schedules.cron import DAY_NAMES, MONTH_NAMES, NICKNAMES
-from cronwell.spec import JobSpec
+from cronwell.spec import ENV_NAME, JobSpec
 
-ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ENV_LINE = re.compile(r"([^\s=]+)\s*=(.*)")
 _SPACES = re.compile(r"[ \t]+")
 _FIELD_ITEM = re.compile(r"(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?")
