@@ -114,13 +114,14 @@ def update_job(
     The definition's ``enabled`` sets the job's state only when it differs from the version
     before: a job paused by hand stays paused while its definition is re-applied unchanged.
     """
-    values = _definition_columns(spec, now)
-    if spec.is_enabled != _was_enabled(connection, job_id):
+    before = connection.execute(
+        select(jobs.c.spec, jobs.c.paused_until).where(jobs.c.id == job_id)
+    ).first()
+    paused_until = None if before is None else before.paused_until
+    values = _definition_columns(spec, now, paused_until)
+    was_enabled = None if before is None else bool(before.spec.get("enabled", True))
+    if spec.is_enabled != was_enabled:
         values |= {"is_enabled": spec.is_enabled, "dead_at": None, "dead_reason": None}
-    paused_until = connection.execute(
-        select(jobs.c.paused_until).where(jobs.c.id == job_id)
-    ).scalar()
-    values["next_due_at"] = next_due_from(spec.schedule, now, paused_until)
     changed = connection.execute(
         update(jobs)
         .where(jobs.c.id == job_id, jobs.c.version == expected_version)
@@ -130,18 +131,16 @@ def update_job(
     return changed.rowcount == 1
 
 
-def _was_enabled(connection: Connection, job_id: int) -> bool | None:
-    stored = connection.execute(select(jobs.c.spec).where(jobs.c.id == job_id)).scalar()
-    return None if stored is None else bool(stored.get("enabled", True))
-
-
-def _definition_columns(spec: JobSpec, now: datetime) -> dict[str, Any]:
-    """The columns a definition sets: the canonical form, what claiming and planning read."""
+def _definition_columns(
+    spec: JobSpec, now: datetime, paused_until: datetime | None = None
+) -> dict[str, Any]:
+    """The columns a definition sets: the canonical form, what claiming and planning read.
+    A job paused until an instant is next due at the pause's end, not before."""
     return {
         "spec": spec.canonical(),
         "queue": spec.queue,
         "priority": int(spec.priority),
-        "next_due_at": spec.schedule.next_after(now),
+        "next_due_at": next_due_from(spec.schedule, now, paused_until),
         "planned_until": now,  # due times before the definition are not its own
         "updated_at": now,
     }

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from cronwell.store.dialect import insert_or_ignore
-from cronwell.store.jobs import JobNotFound
+from cronwell.store.jobs import JobNotFound, specs_of
 from cronwell.store.tables import job_versions, jobs, version_contents
 
 _LEVEL = 9  # definitions are written once and read rarely: the smallest form is worth it
@@ -89,13 +89,10 @@ def record_versions(
     commit together or not at all."""
     if not job_ids:
         return
-    rows = connection.execute(
-        select(jobs.c.id, jobs.c.version, jobs.c.spec).where(jobs.c.id.in_(set(job_ids)))
-    ).all()
     contents = {}
     versions = []
-    for row in rows:
-        raw = canonical_json(row.spec)
+    for job_id, (number, spec) in specs_of(connection, job_ids).items():
+        raw = canonical_json(spec)
         digest = hashlib.sha256(raw).hexdigest()
         packed = zlib.compress(raw, _LEVEL)
         contents[digest] = {
@@ -106,8 +103,8 @@ def record_versions(
         }
         versions.append(
             {
-                "job_id": row.id,
-                "number": row.version,
+                "job_id": job_id,
+                "number": number,
                 "created_at": now,
                 "author": author,
                 "message": message,
