@@ -98,12 +98,18 @@ def gate_waiting(
         return None
     held = connection.execute(_HELD_RUNS, {"jobs": sorted(gated)}).all()
     looks: list[datetime] = []
+    is_released = False
     for run in held:
         upstreams, latest = _upstreams(connection, run, gated[run.job_id])
         decision = gate(upstreams, is_past_deadline=now >= run.not_before)
-        _apply(connection, run.id, decision, now, latest)
         if decision.status == RunStatus.WAITING:
             looks.append(min(run.not_before, now + WAIT_POLL))
+            if decision.reason == run.reason:
+                continue  # waiting as it was: nothing to write
+        _apply(connection, run.id, decision, now, latest)
+        is_released |= decision.status == RunStatus.PENDING
+    if is_released:
+        notify(connection, RUNS)
     return min(looks, default=None)
 
 
@@ -124,7 +130,7 @@ _GATED_JOBS = (
     .distinct()
 )
 _HELD_RUNS = (
-    select(runs.c.id, runs.c.job_id, runs.c.scheduled_for, runs.c.not_before)
+    select(runs.c.id, runs.c.job_id, runs.c.scheduled_for, runs.c.not_before, runs.c.reason)
     .where(runs.c.job_id.in_(bindparam("jobs", expanding=True)))
     .where(runs.c.status == RunStatus.WAITING.value)
     .where(runs.c.reason.startswith(WAITING_FOR_UPSTREAM))
@@ -192,7 +198,6 @@ def _apply(
     values: dict[str, Any] = {"status": decision.status, "reason": decision.reason}
     if decision.status == RunStatus.PENDING:
         values |= {"not_before": now, "upstream_run_id": upstream_run_id}
-        notify(connection, RUNS)
     elif decision.status == RunStatus.SKIPPED:
         values["finished_at"] = now
     connection.execute(
