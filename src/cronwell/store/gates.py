@@ -129,8 +129,24 @@ _GATED_JOBS = (
     .where(~job_edges.c.is_trigger, job_edges.c.kind != EdgeKind.FALLBACK.value)
     .distinct()
 )
+_prior = runs.alias("prior")
+# The job's previous due time before the held run's; for its first, when it was defined.
+_SINCE = func.coalesce(
+    select(func.max(_prior.c.scheduled_for))
+    .where(_prior.c.job_id == runs.c.job_id, _prior.c.scheduled_for < runs.c.scheduled_for)
+    .where(_prior.c.trigger.in_([Trigger.SCHEDULE.value, Trigger.MISFIRE.value]))
+    .scalar_subquery(),
+    select(jobs.c.created_at).where(jobs.c.id == runs.c.job_id).scalar_subquery(),
+)
 _HELD_RUNS = (
-    select(runs.c.id, runs.c.job_id, runs.c.scheduled_for, runs.c.not_before, runs.c.reason)
+    select(
+        runs.c.id,
+        runs.c.job_id,
+        runs.c.scheduled_for,
+        runs.c.not_before,
+        runs.c.reason,
+        _SINCE.label("since"),
+    )
     .where(runs.c.job_id.in_(bindparam("jobs", expanding=True)))
     .where(runs.c.status == RunStatus.WAITING.value)
     .where(runs.c.reason.startswith(WAITING_FOR_UPSTREAM))
@@ -149,19 +165,6 @@ def _gated_edges(connection: Connection) -> _Gated:
     return found
 
 
-def _since(connection: Connection, run: Any) -> datetime:
-    """The job's previous due time before ``run``'s; for its first, when it was defined."""
-    previous = connection.execute(
-        select(func.max(runs.c.scheduled_for))
-        .where(runs.c.job_id == run.job_id, runs.c.scheduled_for < run.scheduled_for)
-        .where(runs.c.trigger.in_([Trigger.SCHEDULE.value, Trigger.MISFIRE.value]))
-    ).scalar_one_or_none()
-    if previous is not None:
-        return previous  # type: ignore[no-any-return]
-    created = select(jobs.c.created_at).where(jobs.c.id == run.job_id)
-    return connection.execute(created).scalar_one()  # type: ignore[no-any-return]
-
-
 def _latest(connection: Connection, job_id: int, since: datetime, until: datetime) -> Any:
     """The latest run of ``job_id`` due in (since, until], or None."""
     return connection.execute(
@@ -178,10 +181,9 @@ def _upstreams(
 ) -> tuple[list[Upstream], int | None]:
     """What each upstream did since the job's previous due time, and the latest of their
     runs then: the one a run let through records."""
-    since = _since(connection, run)
     found, ids = [], []
     for upstream_id, kind, name in edges:
-        latest = _latest(connection, upstream_id, since, run.scheduled_for)
+        latest = _latest(connection, upstream_id, run.since, run.scheduled_for)
         found.append(Upstream(name, kind, None if latest is None else latest.status))
         if latest is not None:
             ids.append(latest.id)
