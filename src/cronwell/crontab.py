@@ -35,6 +35,7 @@ from cronwell.schedules import (
     parse_schedule,
 )
 from cronwell.schedules.cron import DAY_NAMES, MONTH_NAMES, NICKNAMES
+from cronwell.schedules.zones import load_zone
 from cronwell.spec import ENV_NAME, JobSpec
 
 _ENV_LINE = re.compile(r"([^\s=]+)\s*=(.*)")
@@ -88,7 +89,7 @@ def read_crontab(
     """The jobs of a crontab. ``system``: lines carry a user column (``/etc/crontab``).
     ``timezone``: the zone the jobs run in until a ``CRON_TZ`` line says otherwise (the
     zone the system cron ran them in). ``prefix`` starts every job's name."""
-    parse_schedule("manual", timezone=timezone)  # an unknown zone is the caller's mistake
+    load_zone(timezone or "UTC")  # an unknown zone is the caller's mistake
     result = Crontab()
     state = _State(timezone, prefix)
     names: set[str] = set()
@@ -130,7 +131,7 @@ def _read_env(line: str, state: _State) -> None:
         raise _Skip(f"{name!r} is not a valid environment variable name")
     if name in ("CRON_TZ", "TZ"):
         try:
-            parse_schedule("manual", timezone=value)
+            load_zone(value or "UTC")  # empty: UTC, as a job's schedule reads it
         except ScheduleError:
             raise _Skip(f"{name}: {value!r} is not a known time zone") from None
         state.timezone = value
