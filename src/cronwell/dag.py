@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from cronwell.lifecycle import ACTIVE, RunStatus
 from cronwell.schedules import ManualSchedule
 from cronwell.spec import JobSpec, SpecError
 
@@ -181,11 +182,14 @@ def _join(*parts: str) -> str:
 WAITING_FOR_UPSTREAM = "waiting for upstream"  # the reason of a run held by its upstreams
 NOT_MET = "dependency not met"  # the reason of a run skipped for them
 
-_ACTIVE = frozenset({"pending", "running", "retrying", "waiting"})
-_SATISFYING = {
-    EdgeKind.SUCCESS: frozenset({"succeeded"}),
-    EdgeKind.FAILURE: frozenset({"dead"}),
-    EdgeKind.COMPLETION: frozenset({"succeeded", "dead"}),
+# The ends of an upstream run that satisfy each kind of edge: the one source for the gate, the
+# runs an end fires (``cronwell.store.edges``) and the ends that look for downstreams at all.
+# Skipped and cancelled runs satisfy none: nothing ran, so nothing downstream has its input.
+SATISFYING: Mapping[EdgeKind, frozenset[RunStatus]] = {
+    EdgeKind.SUCCESS: frozenset({RunStatus.SUCCEEDED}),
+    EdgeKind.FAILURE: frozenset({RunStatus.DEAD}),
+    EdgeKind.COMPLETION: frozenset({RunStatus.SUCCEEDED, RunStatus.DEAD}),
+    EdgeKind.FALLBACK: frozenset({RunStatus.DEAD}),
 }
 
 
@@ -212,11 +216,11 @@ def gate(upstreams: Sequence[Upstream], *, is_past_deadline: bool) -> GateDecisi
     """Pending when every upstream's latest run ended as its edge requires; skipped when one
     cannot any more (no run, or it ended otherwise), or when one is still unfinished at the
     deadline; waiting, naming the unfinished ones, until then."""
-    unmet = [_unmet(each) for each in upstreams if each.status not in _ACTIVE]
+    unmet = [_unmet(each) for each in upstreams if each.status not in ACTIVE]
     unmet = [problem for problem in unmet if problem]
     if unmet:
         return GateDecision("skipped", f"{NOT_MET}: {'; '.join(unmet)}")
-    unfinished = [each.job for each in upstreams if each.status in _ACTIVE]
+    unfinished = [each.job for each in upstreams if each.status in ACTIVE]
     if not unfinished:
         return GateDecision("pending")
     if is_past_deadline:
@@ -227,6 +231,6 @@ def gate(upstreams: Sequence[Upstream], *, is_past_deadline: bool) -> GateDecisi
 def _unmet(upstream: Upstream) -> str:
     if upstream.status is None:
         return f"{upstream.job} has no run since the previous due time"
-    if upstream.status in _SATISFYING[upstream.kind]:
+    if upstream.status in SATISFYING[upstream.kind]:
         return ""
     return f"{upstream.job}'s latest run ended {upstream.status} (on: {upstream.kind})"

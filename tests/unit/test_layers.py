@@ -31,7 +31,7 @@ PURE_MODULES = {
     "lifecycle.py": (),
     "policies": ("cronwell.schedules", "cronwell.lifecycle", "cronwell.policies"),
     "spec.py": ("cronwell.schedules", "cronwell.policies", "pydantic", "pydantic_core"),
-    "dag.py": ("heapq", "cronwell.schedules", "cronwell.spec"),
+    "dag.py": ("heapq", "cronwell.schedules", "cronwell.spec", "cronwell.lifecycle"),
     "crontab.py": ("cronwell.schedules", "cronwell.spec", "shlex", "yaml"),
     "auth.py": ("hmac", "secrets"),
 }

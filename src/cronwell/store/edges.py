@@ -31,7 +31,7 @@ from sqlalchemy import (
     select,
 )
 
-from cronwell.dag import EdgeKind, Graph, build_graph, dependents, has_edges
+from cronwell.dag import SATISFYING, EdgeKind, Graph, build_graph, dependents, has_edges
 from cronwell.lifecycle import RunStatus, Trigger
 from cronwell.spec import JobSpec, SpecError
 from cronwell.store.dialect import insert_select_ignoring_conflicts
@@ -119,18 +119,12 @@ def _insert_edges(connection: Connection, graph: Graph) -> None:
 
 
 def _satisfied(kind: Any, status: Any) -> Any:
-    """Whether a run that ended in ``status`` satisfies an edge of ``kind``. Skipped and
-    cancelled runs satisfy none: nothing ran, so nothing downstream has its input."""
+    """Whether a run that ended in ``status`` satisfies an edge of ``kind`` (``SATISFYING``)."""
     return or_(
-        and_(kind == EdgeKind.SUCCESS.value, status == RunStatus.SUCCEEDED.value),
-        and_(
-            kind.in_([EdgeKind.FAILURE.value, EdgeKind.FALLBACK.value]),
-            status == RunStatus.DEAD.value,
-        ),
-        and_(
-            kind == EdgeKind.COMPLETION.value,
-            status.in_([RunStatus.SUCCEEDED.value, RunStatus.DEAD.value]),
-        ),
+        *(
+            and_(kind == edge.value, status.in_(sorted(end.value for end in ends)))
+            for edge, ends in SATISFYING.items()
+        )
     )
 
 

@@ -37,6 +37,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
+from cronwell.dag import SATISFYING
 from cronwell.lifecycle import ACTIVE, AttemptStatus, RunStatus, Trigger
 from cronwell.store.dialect import has_writable_ctes, insert_ignoring_conflicts
 from cronwell.store.edges import fire_downstreams
@@ -501,7 +502,7 @@ def finish_attempts(connection: Connection, owner: str, finishes: Sequence[Finis
 
 # The ends that may make downstream runs (cronwell.store.edges); a settle may then need a
 # transaction: see ``Finish.makes_runs``.
-_FIRING = frozenset({RunStatus.SUCCEEDED, RunStatus.DEAD})
+_FIRING = frozenset[RunStatus]().union(*SATISFYING.values())
 
 
 def _finish_run_by_run(
