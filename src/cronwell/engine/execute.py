@@ -190,12 +190,12 @@ def execute(
     if cancel.is_set():
         return Outcome(status=AttemptStatus.CANCELLED, finished_at=now())
     limits = Limits(timeout, grace, output_limit, heartbeat_timeout)
-    environment = {**os.environ, **env} if env else None
     if isinstance(target, Command):
         commands = {**(env or {}), **event_env(context.event)}
         environment = {**os.environ, **commands} if commands else None
         ended = _run_group(target.argv(), b"", (), limits, cancel, env=environment)
         return _command_outcome(ended, now())
+    environment = {**os.environ, **env} if env else None
     task = _Call(target.path, args, kwargs or {}, _with_pulse(context))
     if mode is Mode.THREAD:
         return _run_in_thread(task, cancel, limits, now)
