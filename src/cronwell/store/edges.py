@@ -82,12 +82,12 @@ def check_change(
     nothing is deleted while some job has one. Most jobs have none: they pay one query."""
     if any(has_edges(spec) for spec in [*changed, *was]):
         return check_graph(connection, changed=changed, deleted=deleted, places=places)
-    if (deleted or places is not None) and has_any_edge(connection):
+    if (deleted or places is not None) and _has_any_edge(connection):
         return check_graph(connection, changed=changed, deleted=deleted, places=places)
     return None
 
 
-def has_any_edge(connection: Connection) -> bool:
+def _has_any_edge(connection: Connection) -> bool:
     return connection.execute(select(job_edges.c.kind).limit(1)).first() is not None
 
 
