@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
 import click
 
 from cronwell.auth import AuthError, Role
-from cronwell.cli.errors import InputError
+from cronwell.cli.errors import InputError, refusals
 from cronwell.cli.instants import instant
 from cronwell.cli.options import database_option, json_option, json_value, open_app, print_rows
 from cronwell.schedules import ScheduleError
@@ -39,15 +37,6 @@ _USER_FIELDS = {"name": "NAME", "role": "--role", "user": "NAME"}
 _TOKEN_FIELDS = {"role": "--role", "user": "--user", "expires_at": "--expires", "id": "ID"}
 
 
-@contextmanager
-def refusals(fields: dict[str, str]) -> Iterator[None]:
-    """Turn an AuthError into the CLI's one line, naming the option the field came from."""
-    try:
-        yield
-    except AuthError as error:
-        raise InputError(f"{fields.get(error.field, error.field)}: {error.problem}") from None
-
-
 @click.group()
 def users() -> None:
     """Users of the API and their roles (admin, operator, viewer)."""
@@ -63,7 +52,7 @@ def users() -> None:
 def users_add(name: str, role: str, password_stdin: bool, database: str | None) -> None:
     """Add the user NAME with a role; without a password it signs in by token only."""
     password = _password() if password_stdin else None
-    with refusals(_USER_FIELDS):
+    with refusals(_USER_FIELDS, AuthError):
         added = open_app(database).add_user(name, role, password=password)
     click.echo(f"user {added.name}: added as {added.role}")
 
@@ -90,7 +79,7 @@ def users_list(database: str | None, as_json: bool) -> None:
 @database_option
 def users_disable(name: str, database: str | None) -> None:
     """Disable the user NAME: its tokens stop working at once."""
-    with refusals(_USER_FIELDS):
+    with refusals(_USER_FIELDS, AuthError):
         is_disabled = open_app(database).disable_user(name)
     click.echo(f"user {name}: " + ("disabled" if is_disabled else "was disabled already"))
 
@@ -123,7 +112,7 @@ def tokens_create(
 ) -> None:
     """Make an API token and print it: this is the only time it is shown."""
     expires_at, expires_in = _expiry(expires)
-    with refusals(_TOKEN_FIELDS):
+    with refusals(_TOKEN_FIELDS, AuthError):
         made = open_app(database).create_token(
             role, user=user, name=name, expires_at=expires_at, expires_in=expires_in
         )
@@ -173,6 +162,6 @@ def tokens_list(database: str | None, as_json: bool) -> None:
 @database_option
 def tokens_revoke(token_id: int, database: str | None) -> None:
     """Revoke the token ID: it stops working at once."""
-    with refusals(_TOKEN_FIELDS):
+    with refusals(_TOKEN_FIELDS, AuthError):
         is_revoked = open_app(database).revoke_token(token_id)
     click.echo(f"token {token_id}: " + ("revoked" if is_revoked else "was revoked already"))

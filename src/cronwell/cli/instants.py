@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from cronwell.cli import errors
 from cronwell.cli.errors import InputError
 from cronwell.policies.controls import ControlError
 
@@ -42,11 +42,6 @@ def shown(moment: datetime | None, zone: ZoneInfo) -> str:
     return "never" if moment is None else moment.astimezone(zone).isoformat()
 
 
-@contextmanager
-def refusals() -> Iterator[None]:
+def refusals() -> AbstractContextManager[None]:
     """Turn an operator control's refusal into the CLI's one line, naming the option."""
-    try:
-        yield
-    except ControlError as error:
-        option = _OPTIONS.get(error.field, error.field)
-        raise InputError(f"{option}: {error.problem}") from None
+    return errors.refusals(_OPTIONS, ControlError)
