@@ -12,7 +12,7 @@ from cronwell.app import Cronwell, Job, JobNotFound
 from cronwell.cli.errors import InputError
 from cronwell.cli.instants import instant, refusals, shown
 from cronwell.cli.jobs import job_argument, jobs
-from cronwell.cli.options import database_option, json_option, json_value, open_app
+from cronwell.cli.options import counted, database_option, json_option, json_value, open_app
 from cronwell.engine.controls import Backfill
 from cronwell.policies.controls import BACKFILL_OVERLAPS
 
@@ -59,12 +59,8 @@ def _said(done: Backfill, job: Job) -> str:
     zone = job.spec.schedule.timezone
     span = f"{shown(done.start, zone)} to {shown(done.end, zone)}"
     verb = "would be made" if done.is_dry_run else "made"
-    counts = f"{_times(len(done.due_times), 'due time')}, {_times(done.made, 'run')} {verb}"
+    counts = f"{counted(len(done.due_times), 'due time')}, {counted(done.made, 'run')} {verb}"
     return f"backfill {span}: {counts}, {done.existing} already had a run"
-
-
-def _times(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 @jobs.command("skip-next")

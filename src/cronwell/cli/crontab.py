@@ -22,7 +22,7 @@ import click
 
 from cronwell.app import Executed, JobNotFound
 from cronwell.cli.errors import InputError
-from cronwell.cli.options import database_option, open_app
+from cronwell.cli.options import counted, database_option, open_app
 from cronwell.crontab import Crontab, crontab_text, jobs_document, read_crontab
 from cronwell.lifecycle import AttemptStatus
 from cronwell.schedules import ScheduleError
@@ -138,7 +138,7 @@ def _report(found: Crontab, zone: str, *, is_given: bool) -> None:
         click.echo(f"line {item.number}: note: {item.reason}", err=True)
     if not is_given:
         click.echo(f"timezone: {zone} (this machine's; --timezone to change)", err=True)
-    jobs = f"{len(found.jobs)} job" + ("" if len(found.jobs) == 1 else "s")
+    jobs = counted(len(found.jobs), "job")
     click.echo(f"{jobs} translated, {len(found.untranslated)} line(s) not translated", err=True)
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 import click
 
 from cronwell.cli.errors import InputError
-from cronwell.cli.options import database_option, json_option, open_app
+from cronwell.cli.options import counted, database_option, json_option, open_app
 from cronwell.policies.retention import DEFAULT_KEEP_LAST, Retention
 from cronwell.schedules import ScheduleError, parse_duration
 from cronwell.store.retention import Pruned
@@ -81,11 +81,7 @@ def _age(value: str, option: str) -> timedelta | None:
 
 def _said(pruned: Pruned, dry_run: bool) -> str:
     counts = (
-        f"{_count(pruned.runs, 'run')}, {_count(pruned.attempts, 'attempt')} "
-        f"and {_count(pruned.events, 'event')}"
+        f"{counted(pruned.runs, 'run')}, {counted(pruned.attempts, 'attempt')} "
+        f"and {counted(pruned.events, 'event')}"
     )
     return f"would prune {counts} (dry run)" if dry_run else f"pruned {counts}"
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" + ("" if number == 1 else "s")
