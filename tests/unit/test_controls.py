@@ -1,5 +1,5 @@
-"""The pure decisions behind the operator controls: the statuses a backfill's runs start in,
-and instants typed without an offset, read in the job's zone."""
+"""The pure decisions behind the operator controls: the overlap policy a backfill follows, the
+statuses its runs start in, and instants typed without an offset, read in the job's zone."""
 
 from __future__ import annotations
 
@@ -10,7 +10,12 @@ import pytest
 
 from cronwell.lifecycle import RunStatus, SkipReason
 from cronwell.policies import OverlapPolicy
-from cronwell.policies.controls import ControlError, backfill_statuses, local_instant
+from cronwell.policies.controls import (
+    ControlError,
+    backfill_overlap,
+    backfill_statuses,
+    local_instant,
+)
 
 PENDING = (RunStatus.PENDING, None)
 WAITING = (RunStatus.WAITING, None)
@@ -42,7 +47,12 @@ def test_backfill_runs_start_as_their_overlap_policy_says(
 
 def test_a_backfill_cannot_replace() -> None:
     with pytest.raises(ControlError, match=r"^overlap: 'replace' is not one of"):
-        backfill_statuses(OverlapPolicy.REPLACE, ALLOW, False, 1)
+        backfill_overlap(OverlapPolicy.REPLACE)
+
+
+def test_a_backfill_queues_unless_told_otherwise() -> None:
+    assert backfill_overlap(None) is QUEUE
+    assert backfill_overlap("forbid") is FORBID
 
 
 @pytest.mark.parametrize(

@@ -18,10 +18,10 @@ from sqlalchemy import Connection
 from cronwell.lifecycle import RunStatus, Trigger
 from cronwell.policies import OverlapPolicy
 from cronwell.policies.controls import (
-    BACKFILL_OVERLAPS,
     MICROSECOND,
     ControlError,
     backfill_due_times,
+    backfill_overlap,
     backfill_statuses,
     first_due_from,
     has_due_times,
@@ -85,7 +85,7 @@ def backfill(
     queue, forbid; default queue) decides how the runs wait for each other and for the job's
     unfinished runs (``policies.controls.backfill_statuses``). The runs are claimable at once,
     behind what was claimable before them."""
-    policy = _overlap(overlap)
+    policy = backfill_overlap(overlap)
     with _holding(database, job, write=not dry_run) as held:
         zone = held.spec.schedule.timezone
         start, end = local_instant(start, zone), local_instant(end, zone)
@@ -97,15 +97,6 @@ def backfill(
     return Backfill(
         held.row.name, start, end, policy, due, tuple(ids), made, len(due) - made, dry_run
     )
-
-
-def _overlap(overlap: OverlapPolicy | str | None) -> OverlapPolicy:
-    if overlap is None:
-        return OverlapPolicy.QUEUE
-    if overlap not in BACKFILL_OVERLAPS:
-        choices = ", ".join(BACKFILL_OVERLAPS)
-        raise ControlError("overlap", f"{str(overlap)!r} is not one of {choices}")
-    return OverlapPolicy(overlap)
 
 
 def _make_runs(

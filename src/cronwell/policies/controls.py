@@ -90,6 +90,17 @@ def backfill_due_times(
 Status = tuple[RunStatus, SkipReason | None]
 
 
+def backfill_overlap(value: OverlapPolicy | str | None) -> OverlapPolicy:
+    """The overlap policy a backfill's runs follow: ``value``, queue when none is given.
+    ControlError when it is not one a backfill takes (``BACKFILL_OVERLAPS``)."""
+    if value is None:
+        return OverlapPolicy.QUEUE
+    if value not in BACKFILL_OVERLAPS:
+        choices = ", ".join(BACKFILL_OVERLAPS)
+        raise ControlError("overlap", f"{str(value)!r} is not one of {choices}")
+    return OverlapPolicy(value)
+
+
 def backfill_statuses(
     policy: OverlapPolicy, job_overlap: OverlapPolicy, has_active_runs: bool, count: int
 ) -> list[Status]:
@@ -100,11 +111,8 @@ def backfill_statuses(
     run and the job's own policy (``job_overlap``) is queue, so its turn comes when that run
     ends; beside the runs of a job of another policy it starts at once. allow: every run is
     pending at once. forbid: the first run is pending if the job has no unfinished run, and
-    every other run is skipped (``overlap``).
+    every other run is skipped (``overlap``). ``policy`` is one ``backfill_overlap`` gave.
     """
-    if policy not in BACKFILL_OVERLAPS:
-        choices = ", ".join(BACKFILL_OVERLAPS)
-        raise ControlError("overlap", f"{policy.value!r} is not one of {choices}")
     pending: Status = (RunStatus.PENDING, None)
     if policy is OverlapPolicy.ALLOW:
         return [pending] * count
