@@ -54,11 +54,10 @@ def prune(database: Database, retention: Retention, now: datetime, *, dry_run: b
 
 
 def count(connection: Connection, retention: Retention, now: datetime) -> Pruned:
-    """What ``prune`` would delete, counted in one read."""
+    """What ``prune`` would delete: a count each of the runs, their attempts and the events,
+    read in the caller's transaction."""
     run_ids = _expired_runs(retention, now)
     event_ids = _expired_events(retention, now)
-    if run_ids is None and event_ids is None:
-        return Pruned()
     pruned = Pruned()
     if run_ids is not None:
         ids = run_ids.subquery()
