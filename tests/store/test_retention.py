@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, insert, select
@@ -180,6 +181,14 @@ def test_a_big_prune_goes_in_bounded_batches(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(store_retention, "BATCH", 2)
+    batches: list[Pruned] = []
+    prune_batch = store_retention.prune_batch
+
+    def recorded(*args: Any, **kwargs: Any) -> Pruned:
+        batches.append(prune_batch(*args, **kwargs))
+        return batches[-1]
+
+    monkeypatch.setattr(store_retention, "prune_batch", recorded)
     job = make_job(database)
     for n in range(5):
         add_run(database, job, 100 + n)
@@ -187,6 +196,8 @@ def test_a_big_prune_goes_in_bounded_batches(
         add_event(database, 100)
     assert prune(database, KEEP_NONE, NOW, dry_run=False) == Pruned(runs=5, attempts=5, events=3)
     assert ids(database, runs) == set()
+    assert len(batches) > 1
+    assert all(batch.runs <= 2 and batch.events <= 2 for batch in batches), batches
 
 
 def test_an_unfinished_run_counts_among_the_last_runs_kept(database: Database) -> None:
