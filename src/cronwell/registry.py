@@ -56,6 +56,10 @@ class Registry:
             _import(task)
         return task
 
+    def knows(self, task: str) -> bool:
+        """Whether ``task`` is a registered task's name or dotted path."""
+        return task in self._tasks or any(known.path == task for known in self._tasks.values())
+
     def names(self) -> str:
         return ", ".join(sorted(self._tasks))
 

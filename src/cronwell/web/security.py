@@ -1,0 +1,113 @@
+"""Who may call what: the one place the API's roles are enforced.
+
+``RULES`` names every route (by its endpoint's name) with the least role that may call it;
+``None`` marks the few public routes. A route missing from the table answers 403 to
+everyone but an admin, so a forgotten entry fails closed, and a test walks every route
+against every role. Job definitions carry one rule of their own (``check_definition``):
+only an admin may define a job that runs a shell command or a task the registry does not
+know, because either runs arbitrary code on the workers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from cronwell.app import Cronwell
+from cronwell.auth import Role
+from cronwell.spec import JobSpec
+from cronwell.store.auth import Principal
+from cronwell.web.errors import ApiError
+
+VIEWER, OPERATOR, ADMIN = Role.VIEWER, Role.OPERATOR, Role.ADMIN
+
+# The least role of each route, by endpoint name; None: public. Reads are the viewer's,
+# operating runs is the operator's, users, tokens and raw code are the admin's.
+RULES: dict[str, Role | None] = {
+    "health": None,
+    "whoami": VIEWER,
+}
+
+# With auth off (only on 127.0.0.1), every caller is this local admin.
+LOCAL = Principal(token_id=0, user_id=None, user="local", role=ADMIN)
+
+_bearer = HTTPBearer(auto_error=False, description="An API token: `cronwell tokens create`")
+
+
+@dataclass(frozen=True, slots=True)
+class WebState:
+    """What the routes share: the facade they call and whether tokens are asked for."""
+
+    app: Cronwell
+    is_auth_on: bool = True
+
+
+def web_state(request: Request) -> WebState:
+    state: WebState = request.app.state.web
+    return state
+
+
+def facade(request: Request) -> Cronwell:
+    """The Cronwell the API serves: routes call it and nothing below it."""
+    return web_state(request).app
+
+
+def authorize(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller, if the route's rule lets them in: 401 without a valid token, 403 when the
+    token's role is below the route's."""
+    needed = _needed(request)
+    state = web_state(request)
+    if needed is None or not state.is_auth_on:
+        return LOCAL
+    principal = _principal(state.app, credentials)
+    if not principal.role.is_at_least(needed):
+        role = principal.role.value
+        raise ApiError(403, "forbidden", f"role {role} may not do this: it needs {needed.value}")
+    return principal
+
+
+Caller = Annotated[Principal, Depends(authorize)]
+App = Annotated[Cronwell, Depends(facade)]
+
+
+def check_definition(caller: Principal, spec: JobSpec, app: Cronwell) -> None:
+    """403 unless ``caller`` may define ``spec``: a command, or a task the registry does not
+    know, is an admin's alone."""
+    if caller.role.is_at_least(ADMIN):
+        return
+    if spec.command is not None:
+        raise ApiError(403, "forbidden", "command: only an admin may define commands", "command")
+    if spec.task is None or not app.registry.knows(spec.task):
+        raise ApiError(
+            403,
+            "forbidden",
+            f"task: {spec.task!r} is not a registered task; only an admin may name others",
+            "task",
+        )
+
+
+def _needed(request: Request) -> Role | None:
+    route = request.scope.get("route")
+    name = getattr(route, "name", None)
+    return RULES.get(name, ADMIN) if name is not None else ADMIN
+
+
+def _principal(app: Cronwell, credentials: HTTPAuthorizationCredentials | None) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise _unauthorized("a bearer token is required (Authorization: Bearer cwt_...)")
+    principal = app.authenticate(credentials.credentials)
+    if principal is None:
+        raise _unauthorized("the token is unknown, expired or revoked")
+    return principal
+
+
+def _unauthorized(message: str) -> ApiError:
+    error = ApiError(401, "unauthorized", message)
+    error.headers = {"WWW-Authenticate": "Bearer"}
+    return error

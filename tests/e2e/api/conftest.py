@@ -1,0 +1,84 @@
+"""A real API over HTTP on a free loopback port, over a real store of each dialect.
+
+``served`` starts the same ``WebServer`` that ``cronwell run`` and ``cronwell serve`` start, on
+an app with a simulated clock and the tasks of ``tests.e2e.api.tasks``, with a user and a
+token of each role; ``client(role)`` gives an httpx client that presents that role's token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from cronwell.app import Cronwell
+from cronwell.auth import Role
+from cronwell.engine.clock import ManualClock
+from cronwell.web.server import WebServer
+from tests.e2e.api import tasks
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@dataclass
+class Served:
+    app: Cronwell
+    url: str
+    tokens: dict[Role, str]
+    clients: list[httpx.Client] = field(default_factory=list)
+
+    def client(self, role: Role | None = Role.ADMIN, *, token: str | None = None) -> httpx.Client:
+        """A client with ``role``'s token (or ``token``); ``role=None``: no token at all."""
+        if token is None and role is not None:
+            token = self.tokens[role]
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        client = httpx.Client(base_url=f"{self.url}/api/v1", headers=headers, timeout=30)
+        self.clients.append(client)
+        return client
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(NOW)
+
+
+@pytest.fixture
+def app(database_url: str, clock: ManualClock) -> Iterator[Cronwell]:
+    app = Cronwell(database_url, clock=clock)
+    app.task(tasks.report)
+    app.task(tasks.sync)
+    yield app
+    app.database.dispose()
+
+
+@pytest.fixture
+def served(app: Cronwell) -> Iterator[Served]:
+    tokens = {}
+    for role in Role:
+        app.add_user(role.value, role)
+        tokens[role] = app.create_token(role, user=role.value, name=f"{role.value} test").token
+    server = WebServer(app, port=0)
+    server.start()
+    served = Served(app, server.url, tokens)
+    yield served
+    for client in served.clients:
+        client.close()
+    server.stop()
+
+
+@pytest.fixture
+def admin(served: Served) -> httpx.Client:
+    return served.client(Role.ADMIN)
+
+
+@pytest.fixture
+def operator(served: Served) -> httpx.Client:
+    return served.client(Role.OPERATOR)
+
+
+@pytest.fixture
+def viewer(served: Served) -> httpx.Client:
+    return served.client(Role.VIEWER)
