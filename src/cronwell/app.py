@@ -1014,6 +1014,39 @@ class Cronwell:
         policy = self.retention if retention is None else retention
         return store_retention.prune(self.database, policy, self.clock.now(), dry_run=dry_run)
 
+    # --- jobs over the API ----------------------------------------------------------------
+
+    def change_schedule(
+        self,
+        job: int | str,
+        changes: Mapping[str, Any],
+        *,
+        is_replace: bool = False,
+        check: Callable[[JobSpec, JobSpec], None] | None = None,
+        expected_version: int | None = None,
+        author: str | None = None,
+        message: str | None = None,
+    ) -> Job:
+        """``update_schedule`` with ``changes`` as a mapping; with ``is_replace`` they are the
+        whole new definition (what they leave out takes its default). ``check(current, new)``
+        sees both definitions inside the writing transaction and refuses by raising, so what
+        it approved is what gets written."""
+        resolved = _resolved(self.registry, changes)
+
+        def changed(connection: Any, current: Job) -> JobSpec:
+            if resolved.get("name", current.name) != current.name:
+                problem = "a job keeps its name; define a new job and delete this one to rename it"
+                raise SpecError([("name", problem)])
+            fields = resolved if is_replace else _changed(current.spec, resolved)
+            spec = JobSpec.parse(_templated(connection, fields))
+            if check is not None:
+                check(current.spec, spec)
+            return spec
+
+        return self._redefine(
+            job, changed, VersionAction.UPDATE, expected_version, author=author, message=message
+        )
+
 
 def _templated(connection: Any, definition: Mapping[str, Any]) -> dict[str, Any]:
     """A job's definition with its template's fields under its own, read in the writing

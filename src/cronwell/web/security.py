@@ -29,6 +29,21 @@ VIEWER, OPERATOR, ADMIN = Role.VIEWER, Role.OPERATOR, Role.ADMIN
 RULES: dict[str, Role | None] = {
     "health": None,
     "whoami": VIEWER,
+    # web/jobs.py: defining jobs is also checked by check_definition
+    "list_jobs": VIEWER,
+    "create_job": OPERATOR,
+    "get_job": VIEWER,
+    "replace_job": OPERATOR,
+    "update_job": OPERATOR,
+    "delete_job": OPERATOR,
+    "pause_job": OPERATOR,
+    "resume_job": OPERATOR,
+    "trigger_job": OPERATOR,
+    "skip_next_job": OPERATOR,
+    "backfill_job": OPERATOR,
+    "move_cursor_job": OPERATOR,
+    "get_job_next_times": VIEWER,
+    "get_job_status": VIEWER,
 }
 
 # With auth off (only on 127.0.0.1), every caller is this local admin.
