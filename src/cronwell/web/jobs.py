@@ -325,14 +325,19 @@ class JobStatus(BaseModel):
 
 # Controls name their arguments by the facade's words; the API's body says from and to.
 _CONTROL_FIELDS = {"start": "from", "end": "to", "start/end": "from"}
+# Refusals that name no input but the job's state (paused, not due, a manual schedule).
+_STATE_FIELDS = frozenset({"job", "schedule"})
 
 
 @contextmanager
 def refusals() -> Iterator[None]:
-    """An operator control's refusal as 422 naming the body's field."""
+    """An operator control's refusal: 422 naming the body's field at fault, or 409 when the
+    job's state is what forbids it."""
     try:
         yield
     except ControlError as error:
+        if error.field in _STATE_FIELDS:
+            raise ApiError(409, "conflict", f"{error.field}: {error.problem}") from None
         field = _CONTROL_FIELDS.get(error.field, error.field)
         raise ApiError(422, "invalid", f"{field}: {error.problem}", field) from None
 
