@@ -12,11 +12,11 @@ from importlib.metadata import version
 from fastapi import APIRouter, Depends, FastAPI
 
 from cronwell.app import Cronwell
-from cronwell.web import errors, jobs, system
+from cronwell.web import errors, jobs, system, versions
 from cronwell.web.security import WebState, authorize
 
 PREFIX = "/api/v1"
-ROUTERS = (system.router, jobs.router)
+ROUTERS = (system.router, jobs.router, versions.router)
 
 
 def create_api(app: Cronwell, *, is_auth_on: bool = True) -> FastAPI:

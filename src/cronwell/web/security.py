@@ -44,6 +44,12 @@ RULES: dict[str, Role | None] = {
     "move_cursor_job": OPERATOR,
     "get_job_next_times": VIEWER,
     "get_job_status": VIEWER,
+    # web/versions.py
+    "list_job_versions": VIEWER,
+    "get_job_version": VIEWER,
+    "diff_job_versions": VIEWER,
+    "rollback_job": OPERATOR,
+    "apply_document": OPERATOR,
 }
 
 # With auth off (only on 127.0.0.1), every caller is this local admin.

@@ -10,25 +10,9 @@ import pytest
 
 from cronwell.auth import Role
 from tests.e2e.api.conftest import Served
+from tests.e2e.api.jobs import define, definition, refused
 
 REPORT = "tests.e2e.api.tasks:report"
-
-
-def definition(name: str = "nightly", **fields: Any) -> dict[str, Any]:
-    return {"name": name, "task": "report", "schedule": "0 2 * * *", "timezone": "UTC", **fields}
-
-
-def define(client: httpx.Client, name: str = "nightly", **fields: Any) -> dict[str, Any]:
-    response = client.post("/jobs", json=definition(name, **fields))
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def refused(response: httpx.Response, status: int, code: str, field: str | None) -> None:
-    assert response.status_code == status, response.text
-    assert response.json()["code"] == code
-    assert response.json()["field"] == field
 
 
 # --- create ---------------------------------------------------------------------------------
@@ -215,6 +199,8 @@ def test_a_patch_changes_the_fields_given_and_keeps_the_rest(operator: httpx.Cli
     assert response.status_code == 200, response.text
     changed = response.json()
     assert (changed["version"], changed["queue"], changed["tags"]) == (2, "slow", ["x"])
+    versions = operator.get("/jobs/nightly/versions").json()["items"]
+    assert (versions[-1]["author"], versions[-1]["message"]) == ("operator", "move it")
 
 
 @pytest.mark.parametrize(

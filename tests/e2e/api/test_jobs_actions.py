@@ -12,7 +12,7 @@ import pytest
 from cronwell.engine.clock import ManualClock
 from cronwell.store.history import get_run
 from tests.e2e.api.conftest import Served
-from tests.e2e.api.test_jobs import define, refused
+from tests.e2e.api.jobs import define, refused
 
 # The clock stands at 2026-03-02T09:00Z; "nightly" is due at 02:00 UTC every day.
 TOMORROW = "2026-03-03T02:00:00Z"
