@@ -10,6 +10,7 @@ registry does not know, is an admin's alone, and so is changing or deleting such
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
@@ -143,9 +144,21 @@ def naming_task() -> Iterator[None]:
         raise SpecError([("task", str(error))]) from None
 
 
+def looked_up(fields: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``fields``, once the two the facade looks up before it parses are of a shape it can
+    look up: a task resolved in the registry, a template read from the store (which must not
+    be handed a name no template can have: PostgreSQL refuses a NUL in it)."""
+    task, template = fields.get("task"), fields.get("template")
+    if task is not None and not isinstance(task, str):
+        raise SpecError([("task", "must be a task name or pkg.module:function")])
+    if template is not None and not (isinstance(template, str) and re.fullmatch(NAME, template)):
+        raise SpecError([("template", f"{template!r} is not a template name")])
+    return fields
+
+
 def defined(app: Cronwell, body: Mapping[str, Any]) -> JobSpec:
     """The job ``body`` defines, its template laid under it, as the facade will store it."""
-    name = body.get("template")
+    name = looked_up(body).get("template")
     try:
         template = app.get_template(name) if isinstance(name, str) else None
     except TemplateNotFound:
@@ -204,7 +217,7 @@ def get_job(app: App, caller: Caller, name: JobName) -> JobDetail:
 @router.put("/jobs/{name}")
 def replace_job(app: App, caller: Caller, name: JobName, body: Replacement) -> JobDetail:
     """Replace the job's definition whole: what the body leaves out takes its default."""
-    definition = dict(body.model_extra or {})
+    definition = looked_up(dict(body.model_extra or {}))
     with naming_task():
         job = app.change_schedule(
             name,
@@ -224,7 +237,7 @@ def update_job(app: App, caller: Caller, name: JobName, body: Changes) -> JobDet
     with naming_task():
         job = app.change_schedule(
             name,
-            body.changes,
+            looked_up(body.changes),
             check=lambda current, new: may_change(caller, app, current, new),
             expected_version=body.expected_version,
             author=caller.user,

@@ -38,6 +38,7 @@ def test_an_operator_creates_a_job_and_gets_it_back_in_canonical_form(
         ({"timezone": "Mars/Olympus"}, "timezone"),
         ({"task": "no_such_task"}, "task"),
         ({"retry": {"max_attempts": 0}}, "retry.max_attempts"),
+        ({"template": "no\u0000such"}, "template"),  # PostgreSQL cannot even look it up
         ({"colour": "red"}, "colour"),
     ],
 )
@@ -182,6 +183,8 @@ def test_a_change_made_from_a_stale_version_answers_409_and_changes_nothing(
         ({**definition(), "expected_version": 0}, "expected_version"),
         (definition("renamed"), "name"),
         (definition(task="no_such_task"), "task"),
+        (definition(task=5), "task"),
+        (definition(template="no\u0000such"), "template"),
     ],
 )
 def test_a_bad_replace_answers_422_naming_the_field(
@@ -208,6 +211,8 @@ def test_a_patch_changes_the_fields_given_and_keeps_the_rest(operator: httpx.Cli
     [
         ({"changes": {"timezone": "Nowhere/Land"}}, "timezone"),
         ({"changes": {}}, "changes"),
+        ({"changes": {"task": ["report"]}}, "task"),
+        ({"changes": {"template": "no\u0000such"}}, "template"),
         ({"changes": {"queue": "x"}, "colour": "red"}, "colour"),
     ],
 )
