@@ -216,8 +216,9 @@ def get_job(app: App, caller: Caller, name: JobName) -> JobDetail:
 
 @router.put("/jobs/{name}")
 def replace_job(app: App, caller: Caller, name: JobName, body: Replacement) -> JobDetail:
-    """Replace the job's definition whole: what the body leaves out takes its default."""
-    definition = looked_up(dict(body.model_extra or {}))
+    """Replace the job's definition whole: what the body leaves out takes its default, but
+    the name, which is the path's (a job keeps its name: another one answers 422)."""
+    definition = looked_up({"name": name, **(body.model_extra or {})})
     with naming_task():
         job = app.change_schedule(
             name,

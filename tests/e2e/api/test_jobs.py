@@ -163,6 +163,16 @@ def test_a_replace_sets_the_whole_definition_and_makes_a_version(operator: httpx
     assert replaced["next_due_at"] == "2026-03-02T10:00:00Z"
 
 
+def test_a_replace_takes_the_name_from_the_path(operator: httpx.Client) -> None:
+    define(operator)
+    body = {"task": "sync", "schedule": "@daily"}
+    response = operator.put("/jobs/nightly", json=body)
+    assert response.status_code == 200, response.text
+    replaced = response.json()
+    assert (replaced["name"], replaced["task"]) == ("nightly", "tests.e2e.api.tasks:sync")
+    assert replaced["timezone"] == "UTC"
+
+
 def test_a_change_made_from_a_stale_version_answers_409_and_changes_nothing(
     operator: httpx.Client,
 ) -> None:
