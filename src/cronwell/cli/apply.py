@@ -12,9 +12,9 @@ import yaml
 from cronwell.app import Cronwell, Plan
 from cronwell.cli.errors import InputError
 from cronwell.cli.options import database_option, open_app
+from cronwell.documents import parse_document
 from cronwell.registry import Registry
-from cronwell.spec import SpecError, parse_jobs
-from cronwell.templates import parse_templates, resolve_all
+from cronwell.spec import SpecError
 
 
 @click.command()
@@ -46,10 +46,7 @@ def apply(
     if app_path is not None:
         app.registry = _registry_of(app_path)
     try:
-        templates = parse_templates(document.get("templates", []))
-        known = {template.name: template for template in app.list_templates()}
-        known |= {template.name: template for template in templates}
-        specs = parse_jobs(resolve_all(document["jobs"], known))
+        specs, templates = parse_document(document, app.list_templates())
         plan = app.apply(specs, templates=templates, prune=prune, dry_run=dry_run, message=message)
     except SpecError as error:
         raise InputError(*(f"{place}: {problem}" for place, problem in error.problems)) from None

@@ -17,9 +17,9 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from cronwell.app import Cronwell, Plan
-from cronwell.spec import JobSpec, parse_jobs
+from cronwell.documents import parse_document
+from cronwell.spec import JobSpec
 from cronwell.store.auth import Principal
-from cronwell.templates import parse_templates, resolve_all
 from cronwell.web.errors import ApiError
 from cronwell.web.jobs import JobDetail, JobName, VersionNumber, detail, job_body, may_change
 from cronwell.web.security import App, Caller, check_definition
@@ -148,7 +148,7 @@ def rollback_job(app: App, caller: Caller, name: JobName, body: Rollback) -> Job
 def apply_document(app: App, caller: Caller, body: Document) -> Applied:
     """Make the store's jobs (and templates) match the document, as ``cronwell apply`` does:
     all of it or nothing. The plan is made and checked against the caller's role first."""
-    specs, templates = _parsed(app, body)
+    specs, templates = parse_document(body.model_dump(), app.list_templates())
     plan = app.apply(specs, templates=templates, prune=body.prune, dry_run=True)
     _check_plan(caller, app, plan, specs)
     if not body.dry_run:
@@ -167,15 +167,6 @@ def apply_document(app: App, caller: Caller, body: Document) -> Applied:
         templates=list(plan.templates),
         is_dry_run=body.dry_run,
     )
-
-
-def _parsed(app: Cronwell, body: Document) -> tuple[list[JobSpec], list[Any]]:
-    """The document read as ``cronwell apply`` reads a file: its templates, then its jobs
-    with the templates (its own, else the stored ones) laid under them."""
-    templates = parse_templates(body.templates)
-    known = {template.name: template for template in app.list_templates()}
-    known |= {template.name: template for template in templates}
-    return parse_jobs(resolve_all(body.jobs, known)), templates
 
 
 def _check_plan(caller: Principal, app: Cronwell, plan: Plan, specs: Sequence[JobSpec]) -> None:
