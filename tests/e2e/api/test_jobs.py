@@ -74,6 +74,15 @@ def test_only_an_admin_may_define_a_command_or_an_unregistered_task(
     assert admin.post("/jobs", json=dotted).status_code == 201
 
 
+def test_a_command_a_template_gives_is_an_admins_alone_too(
+    served: Served, operator: httpx.Client
+) -> None:
+    served.app.create_template("shell", command="true", schedule="@daily")
+    body = {"name": "cleanup", "template": "shell"}
+    refused(operator.post("/jobs", json=body), 403, "forbidden", "command")
+    assert served.client(Role.ADMIN).post("/jobs", json=body).status_code == 201
+
+
 def test_a_viewer_may_not_create(viewer: httpx.Client) -> None:
     refused(viewer.post("/jobs", json=definition()), 403, "forbidden", None)
 

@@ -219,5 +219,17 @@ def test_an_operator_may_not_apply_a_command_nor_prune_one(
     assert operator.get("/jobs/shell").status_code == 200
 
 
+def test_an_operator_may_not_turn_a_templates_jobs_into_commands(
+    operator: httpx.Client,
+) -> None:
+    nightly = {"name": "nightly", "template": "base", "queue": "slow"}  # task: the template's
+    base = {"name": "base", "task": "report", "schedule": "@daily"}
+    assert operator.post("/apply", json={"jobs": [nightly], "templates": [base]}).status_code == 200
+    shell = {"name": "base", "command": "true", "schedule": "@daily"}
+    response = operator.post("/apply", json={"jobs": [], "templates": [shell]})
+    refused(response, 403, "forbidden", "jobs.nightly.command")
+    assert operator.get("/jobs/nightly").json()["task"] == "tests.e2e.api.tasks:report"
+
+
 def test_a_viewer_may_not_apply(viewer: httpx.Client) -> None:
     refused(viewer.post("/apply", json={"jobs": [definition()]}), 403, "forbidden", None)
