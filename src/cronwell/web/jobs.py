@@ -17,7 +17,15 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Response
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+from pydantic_core import PydanticCustomError
 
 from cronwell.app import Cronwell, Job, TemplateNotFound
 from cronwell.policies.controls import ControlError
@@ -39,12 +47,25 @@ def _in_range(moment: datetime) -> datetime:
     return moment
 
 
+def _no_nul(text: str) -> str:
+    if "\0" in text:
+        raise PydanticCustomError("nul", "must not hold a NUL character")
+    return text
+
+
 # An instant a client names: ISO 8601 with an offset, so no zone has to be guessed.
 Instant = Annotated[AwareDatetime, AfterValidator(_in_range)]
 # A name no job can have is refused before it reaches the store (PostgreSQL refuses NUL).
 JobName = Annotated[str, Path(pattern=f"^{NAME}$", description="The job's name")]
 # Versions are numbered from 1; the bound keeps a number within the store's integers.
 VersionNumber = Annotated[int, Field(ge=1, le=2**31 - 1)]
+# Why a change was made, kept with its version; PostgreSQL keeps no NUL in text.
+Message = Annotated[
+    str,
+    StringConstraints(max_length=2000),
+    AfterValidator(_no_nul),
+    Field(description="Why: the line the version keeps"),
+]
 Definition = Annotated[
     dict[str, Any],
     Body(description="A job definition in the canonical form (`GET /jobs/{name}` answers it)"),
@@ -87,7 +108,7 @@ class Replacement(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     expected_version: VersionNumber | None = Field(None, description="Refuse unless still this")
-    message: str | None = Field(None, max_length=2000, description="Why: the version's line")
+    message: Message | None = None
 
 
 class Changes(BaseModel):
@@ -97,7 +118,7 @@ class Changes(BaseModel):
 
     changes: dict[str, Any] = Field(min_length=1)
     expected_version: VersionNumber | None = None
-    message: str | None = Field(None, max_length=2000)
+    message: Message | None = None
 
 
 def job_body(spec: JobSpec) -> dict[str, Any]:

@@ -21,7 +21,15 @@ from cronwell.documents import parse_document
 from cronwell.spec import JobSpec
 from cronwell.store.auth import Principal
 from cronwell.web.errors import ApiError
-from cronwell.web.jobs import JobDetail, JobName, VersionNumber, detail, job_body, may_change
+from cronwell.web.jobs import (
+    JobDetail,
+    JobName,
+    Message,
+    VersionNumber,
+    detail,
+    job_body,
+    may_change,
+)
 from cronwell.web.security import App, Caller, check_definition
 
 router = APIRouter(tags=["versions"])
@@ -61,7 +69,7 @@ class Rollback(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     to: VersionNumber
-    message: str | None = Field(None, max_length=2000)
+    message: Message | None = None
     expected_version: VersionNumber | None = None
 
 
@@ -75,7 +83,7 @@ class Document(BaseModel):
     templates: list[dict[str, Any]] = Field([], max_length=1000)
     prune: bool = False
     dry_run: bool = False
-    message: str | None = Field(None, max_length=2000)
+    message: Message | None = None
 
 
 class Applied(BaseModel):

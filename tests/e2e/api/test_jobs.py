@@ -233,6 +233,7 @@ def test_a_patch_changes_the_fields_given_and_keeps_the_rest(operator: httpx.Cli
         ({"changes": {"task": ["report"]}}, "task"),
         ({"changes": {"template": "no\u0000such"}}, "template"),
         ({"changes": {"queue": "x"}, "colour": "red"}, "colour"),
+        ({"changes": {"queue": "x"}, "message": "a\u0000b"}, "message"),  # PostgreSQL: no NUL
     ],
 )
 def test_a_bad_patch_answers_422_naming_the_field(

@@ -122,7 +122,12 @@ def test_a_rollback_from_a_stale_version_answers_409(operator: httpx.Client, cha
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({}, "to"), ({"to": 0}, "to"), ({"to": 1, "expected_version": "two"}, "expected_version")],
+    [
+        ({}, "to"),
+        ({"to": 0}, "to"),
+        ({"to": 1, "expected_version": "two"}, "expected_version"),
+        ({"to": 1, "message": "a\u0000b"}, "message"),
+    ],
 )
 def test_a_bad_rollback_answers_422(
     operator: httpx.Client, changed: None, body: dict[str, Any], field: str
@@ -198,6 +203,7 @@ def test_apply_stores_templates_and_lays_them_under_jobs(operator: httpx.Client)
         ({"jobs": [definition(), definition()]}, "jobs[1].name"),
         ({"jobs": "all of them"}, "jobs"),
         ({"jobs": [], "prune": "maybe"}, "prune"),
+        ({"jobs": [definition()], "message": "a\u0000b"}, "message"),
     ],
 )
 def test_a_bad_document_answers_422_and_changes_nothing(
