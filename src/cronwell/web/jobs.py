@@ -43,7 +43,7 @@ MIN_YEAR, MAX_YEAR = 2, 9998  # room for any zone's offset either way, as the CL
 
 def _in_range(moment: datetime) -> datetime:
     if not MIN_YEAR <= moment.year <= MAX_YEAR:
-        raise ValueError(f"must be within the years {MIN_YEAR}-{MAX_YEAR}")
+        raise PydanticCustomError("year", f"must be within the years {MIN_YEAR}-{MAX_YEAR}")
     return moment
 
 
