@@ -1014,6 +1014,17 @@ class Cronwell:
         policy = self.retention if retention is None else retention
         return store_retention.prune(self.database, policy, self.clock.now(), dry_run=dry_run)
 
+    # --- the first admin -----------------------------------------------------------------
+
+    def ensure_admin(self, token: str | None = None) -> str | None:
+        """Make sure an admin can use the API: on a store without an enabled admin, add the
+        user ``admin`` and return its new token, to be shown once (None on later calls). With
+        ``token`` (``CRONWELL_ADMIN_TOKEN``), that is the admin's token instead: stored hashed
+        if it is not yet, and never returned. AuthError for a token too weak to serve, or a
+        user ``admin`` that is disabled or not an admin; see ``cronwell.store.auth``."""
+        with self.database.transaction() as connection:
+            return store_auth.ensure_admin(connection, now=self.clock.now(), token=token)
+
 
 def _templated(connection: Any, definition: Mapping[str, Any]) -> dict[str, Any]:
     """A job's definition with its template's fields under its own, read in the writing

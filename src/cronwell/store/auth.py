@@ -13,7 +13,14 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, Select, insert, or_, select, update
 
-from cronwell.auth import AuthError, Role, hash_password, hash_token, new_token
+from cronwell.auth import (
+    AuthError,
+    Role,
+    check_given_token,
+    hash_password,
+    hash_token,
+    new_token,
+)
 from cronwell.store.dialect import insert_ignoring_conflicts
 from cronwell.store.tables import api_tokens, users
 
@@ -233,3 +240,62 @@ def _user_row(fields: RowMapping) -> UserRow:
 
 def _token_row(fields: RowMapping) -> TokenRow:
     return TokenRow(**(dict(fields) | {"role": Role(fields["role"])}))
+
+
+# The user ``ensure_admin`` makes on a store that has no admin yet.
+FIRST_ADMIN = "admin"
+
+
+def ensure_admin(connection: Connection, *, now: datetime, token: str | None = None) -> str | None:
+    """Make sure someone can administer the store over the API; the plain text of a token made
+    for it, to be shown once, or None. Without ``token``: on a store with no enabled admin,
+    add the user ``admin`` with a new token (a store that has one gets nothing, so a token is
+    shown at the first start only). With ``token`` (a person's choice, checked by
+    ``check_given_token``): store its hash for the user ``admin``, adding that user if need
+    be, unless it is stored already; it is never returned. An AuthError if ``admin`` exists
+    but is disabled or not an admin."""
+    if token is not None:
+        _keep_given_token(connection, check_given_token(token), now)
+        return None
+    if _has_enabled_admin(connection) or not _add_first_admin(connection, now):
+        return None
+    return create_token(connection, Role.ADMIN, now=now, user=FIRST_ADMIN, name="first").token
+
+
+def _keep_given_token(connection: Connection, token: str, now: datetime) -> None:
+    known = select(api_tokens.c.id).where(api_tokens.c.token_hash == hash_token(token))
+    if connection.execute(known).first() is not None:
+        return
+    _add_first_admin(connection, now)
+    row = {
+        "token_hash": hash_token(token),
+        "name": "given",
+        "user_id": get_user(connection, FIRST_ADMIN).id,
+        "role": Role.ADMIN.value,
+        "created_at": now,
+    }
+    # Of two processes storing the same given token at once, one inserts it; both are fine.
+    insert_ignoring_conflicts(
+        connection, api_tokens, [row], on=["token_hash"], returning=api_tokens.c.id
+    )
+
+
+def _has_enabled_admin(connection: Connection) -> bool:
+    query = select(users.c.id).where(
+        users.c.role == Role.ADMIN.value, users.c.is_disabled.is_(False)
+    )
+    return connection.execute(query.limit(1)).first() is not None
+
+
+def _add_first_admin(connection: Connection, now: datetime) -> bool:
+    """Add the user ``admin`` unless it exists; whether this call added it. Of processes
+    starting at once, the unique name lets one add it (and show its token)."""
+    row = {"name": FIRST_ADMIN, "role": Role.ADMIN.value, "is_disabled": False, "created_at": now}
+    if insert_ignoring_conflicts(connection, users, [row], on=["name"], returning=users.c.id):
+        return True
+    found = get_user(connection, FIRST_ADMIN)
+    if found.is_disabled or found.role != Role.ADMIN:
+        raise AuthError(
+            "user", f"{FIRST_ADMIN!r} is disabled or not an admin: add an admin of another name"
+        )
+    return False
