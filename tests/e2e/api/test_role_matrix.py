@@ -9,17 +9,20 @@ is fine, since only the check is on trial here.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, get_type_hints
 
 import fastapi.routing
 import httpx
 import pytest
+from fastapi import APIRouter
 
 from cronwell.auth import Role
+from cronwell.web import api
 from cronwell.web.api import PREFIX, create_api
-from cronwell.web.security import RULES
+from cronwell.web.security import ADMIN, OPERATOR, RULES, VIEWER
+from cronwell.web.server import WebServer
 from tests.e2e.api.conftest import Served
 
 MADE_UP: dict[Any, str] = {int: "987654", str: "no-such-thing"}
@@ -83,29 +86,12 @@ def test_every_route_has_a_rule_and_every_rule_a_route(served: Served) -> None:
 
 
 def test_without_a_token_only_public_routes_answer(served: Served) -> None:
-    client = served.client(None)
-    wrong = []
-    for call in calls(served):
-        status = call.send(client).status_code
-        is_public = RULES.get(call.name, Role.ADMIN) is None
-        if (status == 401) == is_public:
-            wrong.append(f"{call.method} {call.path}: {status}")
-    assert wrong == []
+    assert _unguarded(served) == []
 
 
 @pytest.mark.parametrize("role", list(Role), ids=lambda role: role.value)
 def test_each_role_is_let_in_exactly_where_its_rule_allows(served: Served, role: Role) -> None:
-    client = served.client(role)
-    wrong = []
-    for call in calls(served):
-        needed = RULES.get(call.name, Role.ADMIN)
-        status = call.send(client).status_code
-        is_allowed = needed is None or role.is_at_least(needed)
-        is_right = status not in {401, 403} if is_allowed else status == 403
-        if not is_right:
-            expected = "not 401/403" if is_allowed else "403"
-            wrong.append(f"{call.method} {call.path} ({needed}): {status}, expected {expected}")
-    assert wrong == []
+    assert _misjudged(served, role) == []
 
 
 def test_the_matrix_sees_the_frames_routes(served: Served) -> None:
@@ -114,6 +100,84 @@ def test_the_matrix_sees_the_frames_routes(served: Served) -> None:
         ("health", "GET"),
         ("whoami", "GET"),
     }
+
+
+# Routes of each rule, served beside the API's own, so the matrix is seen to tell each role
+# apart now, whatever routes the API has; one without a rule is an admin's (fails closed).
+probe = APIRouter()
+PROBES = {"probe_viewer": VIEWER, "probe_operator": OPERATOR, "probe_admin": ADMIN}
+
+
+@probe.get("/probe/viewer")
+def probe_viewer() -> dict[str, str]:
+    return {}
+
+
+@probe.post("/probe/operator/{probe_id}")
+def probe_operator(probe_id: int) -> dict[str, str]:
+    return {}
+
+
+@probe.delete("/probe/admin/{name}")
+def probe_admin(name: str) -> dict[str, str]:
+    return {}
+
+
+@probe.get("/probe/unlisted")
+def probe_unlisted() -> dict[str, str]:
+    return {}
+
+
+@pytest.fixture
+def probed(served: Served, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
+    monkeypatch.setattr(api, "ROUTERS", (*api.ROUTERS, probe))
+    for name, role in PROBES.items():
+        monkeypatch.setitem(RULES, name, role)
+    server = WebServer(served.app, port=0)
+    server.start()
+    probed = Served(served.app, server.url, served.tokens)
+    yield probed
+    for client in probed.clients:
+        client.close()
+    server.stop()
+
+
+@pytest.mark.parametrize("role", list(Role), ids=lambda role: role.value)
+def test_the_matrix_tells_every_role_apart(probed: Served, role: Role) -> None:
+    assert {call.name for call in calls(probed)} >= {*PROBES, "probe_unlisted"}
+    assert _unguarded(probed) == []
+    assert _misjudged(probed, role) == []
+    answers = {call.name: call.send(probed.client(role)).status_code for call in calls(probed)}
+    assert answers["probe_unlisted"] == (200 if role is ADMIN else 403)
+    assert answers["probe_operator"] == (403 if role is VIEWER else 200)
+
+
+def _unguarded(served: Served) -> list[str]:
+    """The calls that a request without a token gets wrong: 401 unless public."""
+    client = served.client(None)
+    wrong = []
+    for call in calls(served):
+        status = call.send(client).status_code
+        is_public = RULES.get(call.name, ADMIN) is None
+        if (status == 401) == is_public:
+            wrong.append(f"{call.method} {call.path}: {status}")
+    return wrong
+
+
+def _misjudged(served: Served, role: Role) -> list[str]:
+    """The calls that ``role``'s token gets wrong: 403 below the rule, past the check at or
+    above it."""
+    client = served.client(role)
+    wrong = []
+    for call in calls(served):
+        needed = RULES.get(call.name, ADMIN)
+        status = call.send(client).status_code
+        is_allowed = needed is None or role.is_at_least(needed)
+        is_right = status not in {401, 403} if is_allowed else status == 403
+        if not is_right:
+            expected = "not 401/403" if is_allowed else "403"
+            wrong.append(f"{call.method} {call.path} ({needed}): {status}, expected {expected}")
+    return wrong
 
 
 def _job(**fields: Any) -> dict[str, Any]:
