@@ -35,6 +35,7 @@ def web_options(function: F) -> F:
     options = (
         click.option(
             "--host",
+            metavar="ADDRESS",
             default=LOOPBACK,
             show_default=True,
             envvar="CRONWELL_API_HOST",
@@ -42,6 +43,7 @@ def web_options(function: F) -> F:
         ),
         click.option(
             "--port",
+            metavar="PORT",
             type=click.IntRange(0, 65535),
             default=DEFAULT_PORT,
             show_default=True,
