@@ -1000,9 +1000,18 @@ class Cronwell:
             return store_auth.revoke_token(connection, token_id, now=self.clock.now())
 
     def authenticate(self, token: str) -> Principal | None:
-        """Who ``token`` speaks for now, or None (unknown, revoked, expired, user disabled)."""
-        with self.database.transaction() as connection:
-            return store_auth.authenticate(connection, token, self.clock.now())
+        """Who ``token`` speaks for now, or None (unknown, revoked, expired, user disabled).
+        Only reads, but for a use to record once a minute (see ``store.auth.record_use``)."""
+        now = self.clock.now()
+        with self.database.transaction(write=False) as connection:
+            found = store_auth.find_principal(connection, token, now)
+        if found is None:
+            return None
+        principal, last_used_at = found
+        if store_auth.is_use_stale(last_used_at, now):
+            with self.database.transaction() as connection:
+                store_auth.record_use(connection, principal.token_id, now)
+        return principal
 
     # --- retention -----------------------------------------------------------------------
 
