@@ -29,6 +29,13 @@ VIEWER, OPERATOR, ADMIN = Role.VIEWER, Role.OPERATOR, Role.ADMIN
 RULES: dict[str, Role | None] = {
     "health": None,
     "whoami": VIEWER,
+    # web/runs.py
+    "list_runs": VIEWER,
+    "get_run": VIEWER,
+    "cancel_run": OPERATOR,
+    "retry_run": OPERATOR,
+    "list_dlq": VIEWER,
+    "recover_dlq": OPERATOR,
 }
 
 # With auth off (only on 127.0.0.1), every caller is this local admin.
