@@ -1074,12 +1074,16 @@ class Cronwell:
         with self.database.transaction(write=False) as connection:
             return store_pages.event_with_runs(connection, event_id)
 
-    def list_workers(self, *, include_stopped: bool = True) -> list[tuple[WorkerRow, bool]]:
+    def list_workers(
+        self, *, include_stopped: bool = True, limit: int = 100, offset: int = 0
+    ) -> list[tuple[WorkerRow, bool]]:
         """Workers, the most recently started first, each with whether it is alive now (not
         stopped, and beat within its lease)."""
         now = self.clock.now()
         with self.database.transaction(write=False) as connection:
-            found = store_workers.list_workers(connection, include_stopped=include_stopped)
+            found = store_workers.list_workers(
+                connection, include_stopped=include_stopped, limit=limit, offset=offset
+            )
         return [(row, store_workers.is_alive(row, now)) for row in found]
 
     def list_leases(self) -> tuple[list[Lease], list[RunLease]]:

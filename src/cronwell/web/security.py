@@ -36,6 +36,17 @@ RULES: dict[str, Role | None] = {
     "retry_run": OPERATOR,
     "list_dlq": VIEWER,
     "recover_dlq": OPERATOR,
+    # web/events.py
+    "fire_event": OPERATOR,
+    "list_events": VIEWER,
+    "get_event": VIEWER,
+    # web/cluster.py: a global pause stops every job from firing, so it is the admin's
+    "list_workers": VIEWER,
+    "list_leases": VIEWER,
+    "get_stats": VIEWER,
+    "get_pause": VIEWER,
+    "pause_all": ADMIN,
+    "resume_all": ADMIN,
 }
 
 # With auth off (only on 127.0.0.1), every caller is this local admin.
