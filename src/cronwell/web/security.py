@@ -47,6 +47,13 @@ RULES: dict[str, Role | None] = {
     "get_pause": VIEWER,
     "pause_all": ADMIN,
     "resume_all": ADMIN,
+    # web/access.py
+    "list_users": ADMIN,
+    "create_user": ADMIN,
+    "disable_user": ADMIN,
+    "list_tokens": ADMIN,
+    "create_token": ADMIN,
+    "revoke_token": ADMIN,
 }
 
 # With auth off (only on 127.0.0.1), every caller is this local admin.
