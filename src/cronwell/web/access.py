@@ -10,12 +10,21 @@ from datetime import datetime, timedelta
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from cronwell.auth import AuthError, Role
 from cronwell.store.auth import TokenRow, UserRow
 from cronwell.web.errors import ApiError
-from cronwell.web.params import Instant, Limit, Name, Offset, PathId, PathName
+from cronwell.web.params import (
+    NAME_LENGTH,
+    Instant,
+    Limit,
+    Name,
+    Offset,
+    PathId,
+    PathName,
+    storable_text,
+)
 from cronwell.web.security import App, Caller
 
 router = APIRouter(tags=["access"])
@@ -24,7 +33,11 @@ T = TypeVar("T")
 MAX_LIFETIME = 100 * 365 * 24 * 3600  # seconds: a token for longer is a token for ever
 
 # A user's name must say something: the store refuses one of spaces alone.
-UserName = Annotated[Name, StringConstraints(pattern=r"\S")]
+UserName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=NAME_LENGTH, pattern=r"^[^\x00]*[^\x00\s][^\x00]*$"),
+    AfterValidator(storable_text),
+]
 
 
 class UserBody(BaseModel):

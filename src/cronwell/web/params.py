@@ -8,18 +8,19 @@ half a surrogate pair in text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, AwareDatetime, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, StringConstraints
 
 MAX_ID = 2**63 - 1
 NAME_LENGTH = 200  # of a job's, user's, token's or event's name
 
 
-def _storable(text: str) -> str:
+def storable_text(text: str) -> str:
     """``text`` if a database can store it as it is."""
     if "\x00" in text:
         raise ValueError("must not contain a NUL character")
@@ -30,6 +31,19 @@ def _storable(text: str) -> str:
     return text
 
 
+def _written_out(value: Any) -> Any:
+    """An instant given as text must be ISO 8601; pydantic would read a number as seconds
+    since 1970, which the schema's ``date-time`` does not allow."""
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError("is not an ISO 8601 date and time with an offset")
+    if isinstance(value, int | float):
+        raise ValueError("is not an ISO 8601 date and time with an offset")
+    return value
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]")
+
+
 def _in_utc(moment: datetime) -> datetime:
     try:
         return moment.astimezone(UTC)
@@ -38,12 +52,12 @@ def _in_utc(moment: datetime) -> datetime:
 
 
 def storable_json(value: Any) -> Any:
-    """``value`` if every string in it, keys too, can be stored (see ``_storable``)."""
+    """``value`` if every string in it, keys too, can be stored (see ``storable_text``)."""
     if isinstance(value, str):
-        _storable(value)
+        storable_text(value)
     elif isinstance(value, Mapping):
         for key, item in value.items():
-            _storable(str(key))
+            storable_text(str(key))
             storable_json(item)
     elif isinstance(value, list):
         for item in value:
@@ -53,10 +67,12 @@ def storable_json(value: Any) -> Any:
 
 Name = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=NAME_LENGTH),
-    AfterValidator(_storable),
+    # The pattern tells clients (and the schema fuzzer) of NUL; storable_text also of surrogates,
+    # which a pattern cannot name.
+    StringConstraints(min_length=1, max_length=NAME_LENGTH, pattern=r"^[^\x00]*$"),
+    AfterValidator(storable_text),
 ]
-Instant = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_written_out), AfterValidator(_in_utc)]
 
 PathId = Annotated[int, Path(ge=1, le=MAX_ID, description="A positive 64-bit id")]
 PathName = Annotated[Name, Path()]

@@ -70,6 +70,7 @@ def test_runs_come_a_page_at_a_time_with_the_total(
         ({"trigger": "whim"}, "trigger"),
         ({"since": "2026-03-02T09:00:00"}, "since"),  # no offset: which 09:00?
         ({"until": "0001-01-01T00:00:00+01:00"}, "until"),  # before year 1 in UTC
+        ({"since": "1772442000"}, "since"),  # seconds since 1970: not what the schema says
         ({"job": "a\x00b"}, "job"),
         ({"limit": 0}, "limit"),
         ({"limit": 1001}, "limit"),
