@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel
 
 from cronwell.lifecycle import RunStatus, Trigger
@@ -155,11 +155,16 @@ def list_dlq(app: App, caller: Caller, limit: Limit = 100, offset: Offset = 0) -
 
 
 @router.post("/dlq/{job}/recover")
-def recover_dlq(job: PathName, recovery: Recovery, app: App, caller: Caller) -> Recovered:
+def recover_dlq(
+    job: PathName,
+    app: App,
+    caller: Caller,
+    recovery: Annotated[Recovery | None, Body()] = None,
+) -> Recovered:
     """Enable the job again if a dead run took it out of service, and with ``retry`` run
-    its latest dead run once more. A job paused by hand stays paused."""
+    its latest dead run once more (no body: no retry). A job paused by hand stays paused."""
     found = app.get_schedule(job)
-    run_id = app.recover(found.id, retry=recovery.retry)
+    run_id = app.recover(found.id, retry=recovery is not None and recovery.retry)
     is_recovered = found.dead_reason is not None
     return Recovered(job=found.name, is_recovered=is_recovered, run_id=run_id)
 

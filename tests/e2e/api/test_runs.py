@@ -194,7 +194,7 @@ def test_recovering_enables_the_job_and_retries_its_dead_run(
     assert (recovered["job"], recovered["is_recovered"]) == ("broken", True)
     assert recovered["run_id"] not in (None, dead_id)
     assert served.app.get_schedule("broken").is_enabled
-    again = operator.post("/dlq/broken/recover", json={})
+    again = operator.post("/dlq/broken/recover")  # no body: no retry
     assert again.json() == {"job": "broken", "is_recovered": False, "run_id": None}
 
 
