@@ -8,7 +8,7 @@ never above the user's role; a disabled user's tokens stop working at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, Select, insert, or_, select, update
@@ -174,13 +174,32 @@ def revoke_token(connection: Connection, token_id: int, *, now: datetime) -> boo
 
 
 def authenticate(connection: Connection, token: str, now: datetime) -> Principal | None:
-    """Who ``token`` speaks for at ``now``, or None. A token is valid when its hash is
-    known, it is not revoked, ``now`` is before its expiry and its user, if it has one, is
-    not disabled. A valid token's ``last_used_at`` becomes ``now``. It acts with its own
-    role, lowered to its user's should the user's be lower now."""
+    """Who ``token`` speaks for at ``now`` (see ``find_principal``), its use recorded by
+    ``record_use`` when the last one recorded is over USE_PRECISION old."""
+    found = find_principal(connection, token, now)
+    if found is None:
+        return None
+    principal, last_used_at = found
+    if is_use_stale(last_used_at, now):
+        record_use(connection, principal.token_id, now)
+    return principal
+
+
+# How stale a token's ``last_used_at`` may be: recording every use would make each API request
+# a writing transaction, which on SQLite waits its turn behind the scheduler's and workers'.
+USE_PRECISION = timedelta(minutes=1)
+
+
+def find_principal(
+    connection: Connection, token: str, now: datetime
+) -> tuple[Principal, datetime | None] | None:
+    """Who ``token`` speaks for at ``now`` and when its use was last recorded, or None; only
+    reads. A token is valid when its hash is known, it is not revoked, ``now`` is before its
+    expiry and its user, if it has one, is not disabled. It acts with its own role, lowered
+    to its user's should the user's be lower now."""
     query = (
         select(api_tokens.c.id, api_tokens.c.role, users.c.id.label("user_id"), users.c.name)
-        .add_columns(users.c.role.label("user_role"))
+        .add_columns(users.c.role.label("user_role"), api_tokens.c.last_used_at)
         .outerjoin(users, users.c.id == api_tokens.c.user_id)
         .where(api_tokens.c.token_hash == hash_token(token))
         .where(api_tokens.c.revoked_at.is_(None))
@@ -190,13 +209,29 @@ def authenticate(connection: Connection, token: str, now: datetime) -> Principal
     found = connection.execute(query).first()
     if found is None:
         return None
-    connection.execute(
-        update(api_tokens).where(api_tokens.c.id == found.id).values(last_used_at=now)
-    )
     role = Role(found.role)
     if found.user_role is not None and not Role(found.user_role).is_at_least(role):
         role = Role(found.user_role)
-    return Principal(found.id, found.user_id, found.name, role)
+    return Principal(found.id, found.user_id, found.name, role), found.last_used_at
+
+
+def is_use_stale(last_used_at: datetime | None, now: datetime) -> bool:
+    """Whether a use at ``now`` should be recorded over ``last_used_at``."""
+    return last_used_at is None or last_used_at <= now - USE_PRECISION
+
+
+def record_use(connection: Connection, token_id: int, now: datetime) -> bool:
+    """Set the token's ``last_used_at`` to ``now`` unless a use less than USE_PRECISION
+    before ``now`` is recorded already; one guarded statement, so of many requests at once
+    one writes and the rest change nothing. Returns whether it wrote."""
+    stale = or_(
+        api_tokens.c.last_used_at.is_(None),
+        api_tokens.c.last_used_at <= now - USE_PRECISION,
+    )
+    changed = connection.execute(
+        update(api_tokens).where(api_tokens.c.id == token_id, stale).values(last_used_at=now)
+    )
+    return changed.rowcount == 1
 
 
 def _owner(connection: Connection, name: str, role: Role) -> UserRow:

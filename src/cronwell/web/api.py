@@ -12,11 +12,17 @@ from importlib.metadata import version
 from fastapi import APIRouter, Depends, FastAPI
 
 from cronwell.app import Cronwell
-from cronwell.web import errors, system
+from cronwell.web import access, cluster, errors, events, runs, system
 from cronwell.web.security import WebState, authorize
 
 PREFIX = "/api/v1"
-ROUTERS = (system.router,)
+ROUTERS = (
+    system.router,
+    runs.router,
+    events.router,
+    cluster.router,
+    access.router,
+)
 
 
 def create_api(app: Cronwell, *, is_auth_on: bool = True) -> FastAPI:
