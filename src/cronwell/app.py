@@ -38,17 +38,22 @@ from cronwell.spec import JobSpec, SpecError
 from cronwell.store import auth as store_auth
 from cronwell.store import flags as store_flags
 from cronwell.store import jobs as store_jobs
+from cronwell.store import leases as store_leases
+from cronwell.store import pages as store_pages
 from cronwell.store import retention as store_retention
 from cronwell.store import stats as store_stats
 from cronwell.store import templates as store_templates
 from cronwell.store import versions as store_versions
+from cronwell.store import workers as store_workers
 from cronwell.store.auth import NewToken, Principal, TokenRow, UserRow
 from cronwell.store.database import DEFAULT_URL, Database
 from cronwell.store.edges import check_change, keep_edges, live_specs
-from cronwell.store.events import link_runs
-from cronwell.store.history import get_run, list_runs
+from cronwell.store.events import EventRow, link_runs
+from cronwell.store.history import RunLease, RunRow, get_run, list_runs, run_leases
 from cronwell.store.jobs import JobNotFound, JobRow
+from cronwell.store.leases import Lease
 from cronwell.store.migrate import upgrade
+from cronwell.store.pages import Page, RunDetail, RunFilter
 from cronwell.store.runs import (
     Call,
     InstantTaken,
@@ -60,6 +65,7 @@ from cronwell.store.runs import (
 )
 from cronwell.store.signals import CANCELS, JOBS, RUNS, notify
 from cronwell.store.versions import JobRef, Version, VersionAction, VersionNotFound
+from cronwell.store.workers import WorkerRow
 from cronwell.templates import Template, joining, own_fields, resolve
 from cronwell.versions import author_or_default, current_user, diff_definitions
 
@@ -1000,9 +1006,18 @@ class Cronwell:
             return store_auth.revoke_token(connection, token_id, now=self.clock.now())
 
     def authenticate(self, token: str) -> Principal | None:
-        """Who ``token`` speaks for now, or None (unknown, revoked, expired, user disabled)."""
-        with self.database.transaction() as connection:
-            return store_auth.authenticate(connection, token, self.clock.now())
+        """Who ``token`` speaks for now, or None (unknown, revoked, expired, user disabled).
+        Only reads, but for a use to record once a minute (see ``store.auth.record_use``)."""
+        now = self.clock.now()
+        with self.database.transaction(write=False) as connection:
+            found = store_auth.find_principal(connection, token, now)
+        if found is None:
+            return None
+        principal, last_used_at = found
+        if store_auth.is_use_stale(last_used_at, now):
+            with self.database.transaction() as connection:
+                store_auth.record_use(connection, principal.token_id, now)
+        return principal
 
     # --- retention -----------------------------------------------------------------------
 
@@ -1046,6 +1061,85 @@ class Cronwell:
         return self._redefine(
             job, changed, VersionAction.UPDATE, expected_version, author=author, message=message
         )
+
+    # --- the first admin -----------------------------------------------------------------
+
+    def ensure_admin(self, token: str | None = None) -> str | None:
+        """Make sure an admin can use the API: on a store without an enabled admin, add the
+        user ``admin`` and return its new token, to be shown once (None on later calls). With
+        ``token`` (``CRONWELL_ADMIN_TOKEN``), that is the admin's token instead: stored hashed
+        if it is not yet, and never returned. AuthError for a token too weak to serve, or a
+        user ``admin`` that is disabled or not an admin; see ``cronwell.store.auth``."""
+        with self.database.transaction() as connection:
+            return store_auth.ensure_admin(connection, now=self.clock.now(), token=token)
+
+    # --- runs, events and the cluster (API reads) ---
+
+    def find_runs(
+        self, filters: RunFilter | None = None, *, limit: int = 100, offset: int = 0
+    ) -> Page[RunRow]:
+        """A page of runs matching ``filters`` (all runs without), the most recently due
+        first, with how many match in all."""
+        with self.database.transaction(write=False) as connection:
+            return store_pages.page_runs(
+                connection, filters or RunFilter(), limit=limit, offset=offset
+            )
+
+    def get_run_detail(self, run_id: int) -> RunDetail:
+        """The run with its arguments and every attempt; RunNotFound if there is none."""
+        with self.database.transaction(write=False) as connection:
+            found = store_pages.run_detail(connection, run_id)
+        if found is None:
+            raise RunNotFound(f"run {run_id} does not exist")
+        return found
+
+    def find_dead_runs(self, *, limit: int = 100, offset: int = 0) -> Page[RunRow]:
+        """The dead-letter queue a page at a time: runs that exhausted their attempts."""
+        dead = RunFilter(statuses=(RunStatus.DEAD.value,))
+        return self.find_runs(dead, limit=limit, offset=offset)
+
+    def find_events(
+        self,
+        *,
+        name: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Page[EventRow]:
+        """A page of events fired, the newest first, each with how many runs it made."""
+        with self.database.transaction(write=False) as connection:
+            return store_pages.page_events(
+                connection, name=name, since=since, until=until, limit=limit, offset=offset
+            )
+
+    def get_event(self, event_id: int) -> tuple[EventRow, list[RunRow]]:
+        """The event and the runs it made; EventNotFound if there is none."""
+        with self.database.transaction(write=False) as connection:
+            return store_pages.event_with_runs(connection, event_id)
+
+    def list_workers(
+        self, *, include_stopped: bool = True, limit: int = 100, offset: int = 0
+    ) -> list[tuple[WorkerRow, bool]]:
+        """Workers, the most recently started first, each with whether it is alive now (not
+        stopped, and beat within its lease)."""
+        now = self.clock.now()
+        with self.database.transaction(write=False) as connection:
+            found = store_workers.list_workers(
+                connection, include_stopped=include_stopped, limit=limit, offset=offset
+            )
+        return [(row, store_workers.is_alive(row, now)) for row in found]
+
+    def list_leases(self) -> tuple[list[Lease], list[RunLease]]:
+        """The leases held: the named ones (the scheduler's leader lease), then the running
+        runs', soonest to expire first; read together, so they agree."""
+        with self.database.transaction(write=False) as connection:
+            return store_leases.list_leases(connection), run_leases(connection)
+
+    def is_paused(self) -> bool:
+        """Whether everything is paused (``pause``): no job fires until ``resume``."""
+        with self.database.transaction(write=False) as connection:
+            return bool(store_flags.get_flag(connection, store_flags.PAUSED, False))
 
 
 def _templated(connection: Any, definition: Mapping[str, Any]) -> dict[str, Any]:

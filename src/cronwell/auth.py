@@ -98,3 +98,25 @@ def verify_password(password: str, stored: str) -> bool:
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     return hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=64 * 2**20, dklen=32)
+
+
+# A token given from outside (CRONWELL_ADMIN_TOKEN) must be as hard to guess as one we make
+# would be near enough: 32 characters of its alphabet carry at least 128 random bits when
+# drawn from hex, and it travels in an Authorization header, so nothing outside the alphabet.
+GIVEN_TOKEN_LENGTH = 32
+_TOKEN_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def check_given_token(token: str, *, field: str = "token") -> str:
+    """``token`` if it may serve as an API token chosen by a person; an AuthError saying why
+    not otherwise."""
+    secret = token.removeprefix(TOKEN_PREFIX)
+    if secret == token:
+        raise AuthError(field, f"must start with {TOKEN_PREFIX}")
+    if len(secret) < GIVEN_TOKEN_LENGTH:
+        raise AuthError(
+            field, f"must have at least {GIVEN_TOKEN_LENGTH} characters after {TOKEN_PREFIX}"
+        )
+    if not set(secret) <= _TOKEN_ALPHABET:
+        raise AuthError(field, "may hold only letters, digits, '-' and '_'")
+    return token

@@ -63,6 +63,10 @@ class Registry:
     def names(self) -> str:
         return ", ".join(sorted(self._tasks))
 
+    def tasks(self) -> list[Task]:
+        """Every registered task, by name: what another registry may take over."""
+        return [self._tasks[name] for name in sorted(self._tasks)]
+
 
 def _import(path: str) -> Callable[..., Any]:
     module_name, _, attribute = path.partition(":")

@@ -63,7 +63,7 @@ def test_a_second_ctrl_c_hands_back_the_runs_in_flight_at_once(tmp_path: Path) -
     (tmp_path / "jobs.yaml").write_text("jobs:\n  - name: slow\n    command: sleep 60\n")
     cronwell(tmp_path, "apply", "jobs.yaml")
     cronwell(tmp_path, "jobs", "trigger", "slow")
-    command = [*CRONWELL, "run", "--no-examples", "--grace", "120"]
+    command = [*CRONWELL, "run", "--no-examples", "--no-web", "--grace", "120"]
     pipe = subprocess.PIPE
     with subprocess.Popen(command, cwd=tmp_path, env=env, stdout=pipe, text=True) as running:
         assert running.stdout is not None

@@ -27,6 +27,7 @@ from cronwell.cli.locks import locks
 from cronwell.cli.prune import prune
 from cronwell.cli.run import db, run, scheduler, worker
 from cronwell.cli.schedules import explain, next_due
+from cronwell.cli.serve import serve
 from cronwell.cli.templates import templates
 from cronwell.cli.workers import workers
 
@@ -58,6 +59,7 @@ for command in (
     users,
     tokens,
     prune,
+    serve,
 ):
     cli.add_command(command)
 

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import UTC, datetime
 
 import click
 
 from cronwell.cli.options import database_option, json_option, json_value, open_app, print_rows
-from cronwell.store.history import run_leases
-from cronwell.store.leases import list_leases
 
 RUN_LEASE_COLUMNS = ("run_id", "job", "owner", "attempt", "expires_at")
 LEASE_COLUMNS = ("name", "holder", "owner", "acquired_at", "expires_at", "takeovers")
@@ -26,10 +23,9 @@ def locks() -> None:
 @json_option
 def locks_list(database: str | None, as_json: bool) -> None:
     """Every lease held: the scheduler's leader lease, then the runs'."""
-    app = open_app(database)
-    with app.database.transaction(write=False) as connection:
-        named = [asdict(lease) for lease in list_leases(connection)]
-        held = [asdict(lease) for lease in run_leases(connection)]
+    leases, runs = open_app(database).list_leases()
+    named = [asdict(lease) for lease in leases]
+    held = [asdict(lease) for lease in runs]
     if as_json:
         click.echo(json.dumps({"leases": named, "runs": held}, default=json_value))
         return
@@ -43,9 +39,9 @@ def locks_list(database: str | None, as_json: bool) -> None:
 def locks_stale(database: str | None, as_json: bool) -> None:
     """Run leases that expired: their workers died or stalled; the reaper takes them back."""
     app = open_app(database)
-    now = datetime.now(UTC)
-    with app.database.transaction(write=False) as connection:
-        stale = [asdict(lease) for lease in run_leases(connection) if lease.expires_at < now]
+    now = app.clock.now()
+    _, held = app.list_leases()
+    stale = [asdict(lease) for lease in held if lease.expires_at < now]
     print_rows(stale, RUN_LEASE_COLUMNS, as_json)
 
 
@@ -55,10 +51,8 @@ def locks_stale(database: str | None, as_json: bool) -> None:
 def locks_stats(database: str | None, as_json: bool) -> None:
     """Counts: run leases held and expired, by owner; leader takeovers (contention)."""
     app = open_app(database)
-    now = datetime.now(UTC)
-    with app.database.transaction(write=False) as connection:
-        held = run_leases(connection)
-        named = list_leases(connection)
+    now = app.clock.now()
+    named, held = app.list_leases()
     figures = {
         "run_leases": len(held),
         "expired": sum(lease.expires_at < now for lease in held),

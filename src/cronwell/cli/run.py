@@ -11,11 +11,13 @@ import click
 
 from cronwell.app import Cronwell
 from cronwell.cli.options import database_option, open_app, reason_of
+from cronwell.cli.serve import start_web, web_options
 from cronwell.engine.loops import Backoff, survive
 from cronwell.engine.worker import GRACE, LEASE
 from cronwell.examples import EXAMPLES
 from cronwell.store.history import RunRow, list_runs
 from cronwell.store.migrate import upgrade
+from cronwell.web.server import WebServer
 
 REPORT_EVERY = 1.0  # seconds between looks at finished runs
 
@@ -51,12 +53,28 @@ grace_option = click.option(
 @lease_option
 @grace_option
 @click.option("--no-examples", is_flag=True, help="Do not add example jobs to an empty store.")
-def run(database: str | None, seconds: float | None, no_examples: bool, **options: Any) -> None:
-    """Run everything in one process: the scheduler, a worker and the reaper."""
+@click.option("--no-web", is_flag=True, help="Do not serve the REST API.")
+@web_options
+def run(
+    *,
+    database: str | None,
+    seconds: float | None,
+    no_examples: bool,
+    no_web: bool,
+    host: str,
+    port: int,
+    no_auth: bool,
+    task_modules: tuple[str, ...],
+    **options: Any,
+) -> None:
+    """Run everything in one process: the scheduler, a worker, the reaper and the API."""
     app = open_app(database, **_settings(**options))
+    web = None
+    if not no_web:
+        web = start_web(app, host=host, port=port, is_auth_on=not no_auth, tasks=task_modules)
     if not no_examples and not app.list_schedules():
         _add_examples(app)
-    _serve(app, seconds, "cronwell")
+    _serve(app, seconds, "cronwell", web=web)
 
 
 @click.command()
@@ -97,14 +115,19 @@ def _settings(
     }
 
 
-def _serve(app: Cronwell, seconds: float | None, what: str, **parts: bool) -> None:
-    """Start the parts, report runs as they end, stop gracefully on a signal or the deadline."""
+def _serve(
+    app: Cronwell, seconds: float | None, what: str, web: WebServer | None = None, **parts: bool
+) -> None:
+    """Start the parts, report runs as they end, stop gracefully on a signal or the deadline;
+    the API (``web``) stops first, so no call reaches a store being closed."""
     stop = _stop_on_signals(app)
     app.start(**parts)
     click.echo(f"{what} is running on {app.database.url.render_as_string()}: Ctrl-C stops it.")
     try:
         _report(app, stop, seconds)
     finally:
+        if web is not None:
+            web.stop()
         if parts.get("worker", True):
             grace = app.grace.total_seconds()
             click.echo(

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
 
 import click
 
 from cronwell.cli.options import database_option, json_option, open_app, print_rows
-from cronwell.store.workers import is_alive, list_workers
 
 WORKER_COLUMNS = ("id", "hostname", "pid", "queues", "concurrency", "heartbeat_at", "alive")
 
@@ -20,11 +18,8 @@ WORKER_COLUMNS = ("id", "hostname", "pid", "queues", "concurrency", "heartbeat_a
 def workers(database: str | None, as_json: bool, everyone: bool) -> None:
     """Workers that beat within a lease; ``alive`` is false for one that stopped or fell
     silent (its runs are taken back when their leases run out)."""
-    app = open_app(database)
-    now = datetime.now(UTC)
-    with app.database.transaction(write=False) as connection:
-        found = list_workers(connection, include_stopped=everyone)
-    rows = [asdict(row) | {"alive": is_alive(row, now)} for row in found]
+    found = open_app(database).list_workers(include_stopped=everyone)
+    rows = [asdict(row) | {"alive": is_alive} for row, is_alive in found]
     if not everyone:
         rows = [row for row in rows if row["alive"]]
     for row in rows:

@@ -8,12 +8,19 @@ never above the user's role; a disabled user's tokens stop working at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, Select, insert, or_, select, update
 
-from cronwell.auth import AuthError, Role, hash_password, hash_token, new_token
+from cronwell.auth import (
+    AuthError,
+    Role,
+    check_given_token,
+    hash_password,
+    hash_token,
+    new_token,
+)
 from cronwell.store.dialect import insert_ignoring_conflicts
 from cronwell.store.tables import api_tokens, users
 
@@ -167,13 +174,32 @@ def revoke_token(connection: Connection, token_id: int, *, now: datetime) -> boo
 
 
 def authenticate(connection: Connection, token: str, now: datetime) -> Principal | None:
-    """Who ``token`` speaks for at ``now``, or None. A token is valid when its hash is
-    known, it is not revoked, ``now`` is before its expiry and its user, if it has one, is
-    not disabled. A valid token's ``last_used_at`` becomes ``now``. It acts with its own
-    role, lowered to its user's should the user's be lower now."""
+    """Who ``token`` speaks for at ``now`` (see ``find_principal``), its use recorded by
+    ``record_use`` when the last one recorded is over USE_PRECISION old."""
+    found = find_principal(connection, token, now)
+    if found is None:
+        return None
+    principal, last_used_at = found
+    if is_use_stale(last_used_at, now):
+        record_use(connection, principal.token_id, now)
+    return principal
+
+
+# How stale a token's ``last_used_at`` may be: recording every use would make each API request
+# a writing transaction, which on SQLite waits its turn behind the scheduler's and workers'.
+USE_PRECISION = timedelta(minutes=1)
+
+
+def find_principal(
+    connection: Connection, token: str, now: datetime
+) -> tuple[Principal, datetime | None] | None:
+    """Who ``token`` speaks for at ``now`` and when its use was last recorded, or None; only
+    reads. A token is valid when its hash is known, it is not revoked, ``now`` is before its
+    expiry and its user, if it has one, is not disabled. It acts with its own role, lowered
+    to its user's should the user's be lower now."""
     query = (
         select(api_tokens.c.id, api_tokens.c.role, users.c.id.label("user_id"), users.c.name)
-        .add_columns(users.c.role.label("user_role"))
+        .add_columns(users.c.role.label("user_role"), api_tokens.c.last_used_at)
         .outerjoin(users, users.c.id == api_tokens.c.user_id)
         .where(api_tokens.c.token_hash == hash_token(token))
         .where(api_tokens.c.revoked_at.is_(None))
@@ -183,13 +209,29 @@ def authenticate(connection: Connection, token: str, now: datetime) -> Principal
     found = connection.execute(query).first()
     if found is None:
         return None
-    connection.execute(
-        update(api_tokens).where(api_tokens.c.id == found.id).values(last_used_at=now)
-    )
     role = Role(found.role)
     if found.user_role is not None and not Role(found.user_role).is_at_least(role):
         role = Role(found.user_role)
-    return Principal(found.id, found.user_id, found.name, role)
+    return Principal(found.id, found.user_id, found.name, role), found.last_used_at
+
+
+def is_use_stale(last_used_at: datetime | None, now: datetime) -> bool:
+    """Whether a use at ``now`` should be recorded over ``last_used_at``."""
+    return last_used_at is None or last_used_at <= now - USE_PRECISION
+
+
+def record_use(connection: Connection, token_id: int, now: datetime) -> bool:
+    """Set the token's ``last_used_at`` to ``now`` unless a use less than USE_PRECISION
+    before ``now`` is recorded already; one guarded statement, so of many requests at once
+    one writes and the rest change nothing. Returns whether it wrote."""
+    stale = or_(
+        api_tokens.c.last_used_at.is_(None),
+        api_tokens.c.last_used_at <= now - USE_PRECISION,
+    )
+    changed = connection.execute(
+        update(api_tokens).where(api_tokens.c.id == token_id, stale).values(last_used_at=now)
+    )
+    return changed.rowcount == 1
 
 
 def _owner(connection: Connection, name: str, role: Role) -> UserRow:
@@ -233,3 +275,62 @@ def _user_row(fields: RowMapping) -> UserRow:
 
 def _token_row(fields: RowMapping) -> TokenRow:
     return TokenRow(**(dict(fields) | {"role": Role(fields["role"])}))
+
+
+# The user ``ensure_admin`` makes on a store that has no admin yet.
+FIRST_ADMIN = "admin"
+
+
+def ensure_admin(connection: Connection, *, now: datetime, token: str | None = None) -> str | None:
+    """Make sure someone can administer the store over the API; the plain text of a token made
+    for it, to be shown once, or None. Without ``token``: on a store with no enabled admin,
+    add the user ``admin`` with a new token (a store that has one gets nothing, so a token is
+    shown at the first start only). With ``token`` (a person's choice, checked by
+    ``check_given_token``): store its hash for the user ``admin``, adding that user if need
+    be, unless it is stored already; it is never returned. An AuthError if ``admin`` exists
+    but is disabled or not an admin."""
+    if token is not None:
+        _keep_given_token(connection, check_given_token(token), now)
+        return None
+    if _has_enabled_admin(connection) or not _add_first_admin(connection, now):
+        return None
+    return create_token(connection, Role.ADMIN, now=now, user=FIRST_ADMIN, name="first").token
+
+
+def _keep_given_token(connection: Connection, token: str, now: datetime) -> None:
+    known = select(api_tokens.c.id).where(api_tokens.c.token_hash == hash_token(token))
+    if connection.execute(known).first() is not None:
+        return
+    _add_first_admin(connection, now)
+    row = {
+        "token_hash": hash_token(token),
+        "name": "given",
+        "user_id": get_user(connection, FIRST_ADMIN).id,
+        "role": Role.ADMIN.value,
+        "created_at": now,
+    }
+    # Of two processes storing the same given token at once, one inserts it; both are fine.
+    insert_ignoring_conflicts(
+        connection, api_tokens, [row], on=["token_hash"], returning=api_tokens.c.id
+    )
+
+
+def _has_enabled_admin(connection: Connection) -> bool:
+    query = select(users.c.id).where(
+        users.c.role == Role.ADMIN.value, users.c.is_disabled.is_(False)
+    )
+    return connection.execute(query.limit(1)).first() is not None
+
+
+def _add_first_admin(connection: Connection, now: datetime) -> bool:
+    """Add the user ``admin`` unless it exists; whether this call added it. Of processes
+    starting at once, the unique name lets one add it (and show its token)."""
+    row = {"name": FIRST_ADMIN, "role": Role.ADMIN.value, "is_disabled": False, "created_at": now}
+    if insert_ignoring_conflicts(connection, users, [row], on=["name"], returning=users.c.id):
+        return True
+    found = get_user(connection, FIRST_ADMIN)
+    if found.is_disabled or found.role != Role.ADMIN:
+        raise AuthError(
+            "user", f"{FIRST_ADMIN!r} is disabled or not an admin: add an admin of another name"
+        )
+    return False

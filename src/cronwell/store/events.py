@@ -81,7 +81,7 @@ def listeners(
     return [Listener(**row._mapping) for row in connection.execute(query)]
 
 
-def _with_run_counts() -> Any:
+def with_run_counts() -> Any:
     count = (
         select(func.count(runs.c.id))
         .where(runs.c.event_id == events.c.id)
@@ -102,7 +102,7 @@ def list_events(
     connection: Connection, *, name: str | None = None, limit: int = 50
 ) -> list[EventRow]:
     """Events, the most recently fired first, each with the number of runs it made."""
-    query = _with_run_counts()
+    query = with_run_counts()
     if name is not None:
         query = query.where(events.c.name == name)
     query = query.order_by(events.c.id.desc()).limit(limit)
@@ -110,7 +110,7 @@ def list_events(
 
 
 def get_event(connection: Connection, event_id: int) -> EventRow | None:
-    row = connection.execute(_with_run_counts().where(events.c.id == event_id)).first()
+    row = connection.execute(with_run_counts().where(events.c.id == event_id)).first()
     return None if row is None else EventRow(**row._mapping)
 
 

@@ -65,10 +65,11 @@ def stop_worker(connection: Connection, worker_id: str, now: datetime) -> None:
 
 
 def list_workers(
-    connection: Connection, *, include_stopped: bool = True, limit: int = 100
+    connection: Connection, *, include_stopped: bool = True, limit: int = 100, offset: int = 0
 ) -> list[WorkerRow]:
-    """Workers, the most recently started first."""
-    query = select(workers).order_by(workers.c.started_at.desc(), workers.c.id).limit(limit)
+    """Workers, the most recently started first; ``offset`` of them passed over."""
+    query = select(workers).order_by(workers.c.started_at.desc(), workers.c.id)
+    query = query.limit(limit).offset(offset)
     if not include_stopped:
         query = query.where(workers.c.stopped_at.is_(None))
     return [WorkerRow(**row._mapping) for row in connection.execute(query)]

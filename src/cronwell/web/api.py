@@ -12,11 +12,19 @@ from importlib.metadata import version
 from fastapi import APIRouter, Depends, FastAPI
 
 from cronwell.app import Cronwell
-from cronwell.web import errors, jobs, system, versions
+from cronwell.web import access, cluster, errors, events, jobs, runs, system, versions
 from cronwell.web.security import WebState, authorize
 
 PREFIX = "/api/v1"
-ROUTERS = (system.router, jobs.router, versions.router)
+ROUTERS = (
+    system.router,
+    runs.router,
+    events.router,
+    cluster.router,
+    access.router,
+    jobs.router,
+    versions.router,
+)
 
 
 def create_api(app: Cronwell, *, is_auth_on: bool = True) -> FastAPI:

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
 from cronwell.app import (
@@ -72,6 +73,12 @@ _FAMILIES: tuple[tuple[type[Exception], int, str], ...] = (
 )
 
 
+# Values the store cannot hold, which a route's model let through: a number past 64 bits
+# (SQLite's driver refuses it before any SQL runs), a text longer than its column
+# (PostgreSQL refuses it). Still bad input, not a server error; the transaction rolled back.
+_OUT_OF_RANGE: tuple[type[Exception], ...] = (OverflowError, DataError)
+
+
 def install(api: FastAPI) -> None:
     """Register the handlers that turn exceptions into ErrorBody answers."""
     api.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
@@ -79,6 +86,8 @@ def install(api: FastAPI) -> None:
     api.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     for family, _status, _code in _FAMILIES:
         api.add_exception_handler(family, _domain_error)
+    for family in _OUT_OF_RANGE:
+        api.add_exception_handler(family, _out_of_range)
 
 
 def answer(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
@@ -111,6 +120,12 @@ def _invalid_request(_request: Request, error: RequestValidationError) -> JSONRe
 def _domain_error(_request: Request, error: Exception) -> JSONResponse:
     status, code = next((s, c) for f, s, c in _FAMILIES if isinstance(error, f))
     return answer(status, code, _message(error), _field_of(error))
+
+
+def _out_of_range(_request: Request, _error: Exception) -> JSONResponse:
+    # The driver's words quote SQL and parameters: not for clients.
+    message = "a value is out of the store's range: too large a number or too long a text"
+    return answer(422, "invalid", message)
 
 
 def _message(error: Exception) -> str:

@@ -50,6 +50,31 @@ RULES: dict[str, Role | None] = {
     "diff_job_versions": VIEWER,
     "rollback_job": OPERATOR,
     "apply_document": OPERATOR,
+    # web/runs.py
+    "list_runs": VIEWER,
+    "get_run": VIEWER,
+    "cancel_run": OPERATOR,
+    "retry_run": OPERATOR,
+    "list_dlq": VIEWER,
+    "recover_dlq": OPERATOR,
+    # web/events.py
+    "fire_event": OPERATOR,
+    "list_events": VIEWER,
+    "get_event": VIEWER,
+    # web/cluster.py: a global pause stops every job from firing, so it is the admin's
+    "list_workers": VIEWER,
+    "list_leases": VIEWER,
+    "get_stats": VIEWER,
+    "get_pause": VIEWER,
+    "pause_all": ADMIN,
+    "resume_all": ADMIN,
+    # web/access.py
+    "list_users": ADMIN,
+    "create_user": ADMIN,
+    "disable_user": ADMIN,
+    "list_tokens": ADMIN,
+    "create_token": ADMIN,
+    "revoke_token": ADMIN,
 }
 
 # With auth off (only on 127.0.0.1), every caller is this local admin.

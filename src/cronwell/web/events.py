@@ -1,0 +1,121 @@
+"""Events over HTTP: fire one, and read those fired with the runs they made."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Query
+from pydantic import BaseModel, field_validator
+
+from cronwell.engine.events import NAME_LIMIT
+from cronwell.store.events import EventRow
+from cronwell.store.history import RunRow
+from cronwell.web.params import Instant, Limit, Name, Offset, PathId, storable_json
+from cronwell.web.runs import RunItem, run_item
+from cronwell.web.security import App, Caller
+
+router = APIRouter(tags=["events"])
+
+EventName = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=NAME_LIMIT,
+        pattern=r"^[A-Za-z0-9._:-]+$",
+        description="What jobs with the schedule `event NAME` listen to",
+    ),
+]
+
+
+class Firing(BaseModel):
+    payload: Any = None  # any JSON value; a task gets it as ``payload=`` and ``ctx.event``
+
+    @field_validator("payload")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return storable_json(value)
+
+
+class EventItem(BaseModel):
+    """An event fired; ``run_count``: how many runs its firing made."""
+
+    id: int
+    name: str
+    payload: Any
+    fired_at: datetime
+    fired_by: str | None
+    run_count: int
+
+
+class EventList(BaseModel):
+    items: list[EventItem]
+    total: int
+
+
+class EventBody(EventItem):
+    """An event with the runs it made, oldest first."""
+
+    runs: list[RunItem]
+
+
+class Fired(EventBody):
+    is_paused: bool  # everything was paused: the event is stored and made no runs
+
+
+@router.post("/events/{name}", status_code=201)
+def fire_event(
+    name: EventName,
+    caller: Caller,
+    app: App,
+    firing: Annotated[Firing | None, Body()] = None,
+) -> Fired:
+    """Fire the event: every live, enabled job whose schedule is ``event NAME`` gets a run
+    now, decided by its overlap policy; the event is stored with who fired it."""
+    payload = None if firing is None else firing.payload
+    fired = app.trigger_event(name, payload, fired_by=_who(caller.user, caller.token_id))
+    found, made = app.get_event(fired.id)
+    return Fired(**event_body(found, made).model_dump(), is_paused=fired.is_paused)
+
+
+@router.get("/events")
+def list_events(
+    *,
+    caller: Caller,
+    app: App,
+    name: Annotated[Name | None, Query(description="Only events of this name")] = None,
+    since: Annotated[Instant | None, Query(description="Fired at or after this")] = None,
+    until: Annotated[Instant | None, Query(description="Fired before this")] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> EventList:
+    """Events fired, the newest first, each with how many runs it made."""
+    page = app.find_events(name=name, since=since, until=until, limit=limit, offset=offset)
+    return EventList(items=[event_item(row) for row in page.items], total=page.total)
+
+
+@router.get("/events/{event_id}")
+def get_event(event_id: PathId, caller: Caller, app: App) -> EventBody:
+    """The event with its payload, who fired it, and the runs it made."""
+    return event_body(*app.get_event(event_id))
+
+
+def event_item(row: EventRow) -> EventItem:
+    """The one shape an event leaves the API in: where masking of its payload belongs."""
+    return EventItem(
+        id=row.id,
+        name=row.name,
+        payload=row.payload,
+        fired_at=row.fired_at,
+        fired_by=row.fired_by,
+        run_count=row.runs,
+    )
+
+
+def event_body(row: EventRow, made: list[RunRow]) -> EventBody:
+    return EventBody(**event_item(row).model_dump(), runs=[run_item(run) for run in made])
+
+
+def _who(user: str | None, token_id: int) -> str:
+    # A service token has no user: name the token, never the server's own account.
+    return user if user is not None else f"token {token_id}"
