@@ -19,7 +19,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Path, Query, Response
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -33,6 +32,7 @@ from cronwell.registry import UnknownTask
 from cronwell.spec import NAME, JobSpec, SpecError
 from cronwell.store.auth import Principal
 from cronwell.templates import resolve
+from cronwell.web import params
 from cronwell.web.errors import ApiError
 from cronwell.web.security import App, Caller, check_definition
 
@@ -53,8 +53,9 @@ def _no_nul(text: str) -> str:
     return text
 
 
-# An instant a client names: ISO 8601 with an offset, so no zone has to be guessed.
-Instant = Annotated[AwareDatetime, AfterValidator(_in_range)]
+# An instant a client names (written out, with an offset), within the years a schedule
+# can step from without overflowing.
+Instant = Annotated[params.Instant, AfterValidator(_in_range)]
 # A name no job can have is refused before it reaches the store (PostgreSQL refuses NUL).
 JobName = Annotated[str, Path(pattern=f"^{NAME}$", description="The job's name")]
 # Versions are numbered from 1; the bound keeps a number within the store's integers.
@@ -203,8 +204,8 @@ def list_jobs(
     tag: Annotated[list[str] | None, Query(max_length=50, description="All must match")] = None,
     queue: Annotated[str | None, Query(max_length=200)] = None,
     q: Annotated[str | None, Query(max_length=200, description="Name contains, any case")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: params.Limit = 100,
+    offset: params.Offset = 0,
 ) -> JobPage:
     """Live jobs by name, filtered; ``total`` counts every match, ``items`` one page."""
     found = app.list_schedules(status, tuple(tag or ()))
