@@ -1,0 +1,103 @@
+"""Secret masking: which keys name a secret, and values and text with their secrets as ``***``.
+
+A key names a secret when it contains one of the patterns, case aside and with ``-`` read as
+``_`` (``DB_PASSWORD``, ``X-Api-Key`` and ``api-key`` all contain ``api_key`` or
+``password``). Masking is for what is stored to be shown (output, audit records, event
+payloads) and what is shown; a job's own definition keeps its real values, because its task
+needs them to run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cronwell.policies.base import PolicyError
+
+MASK = "***"
+DEFAULT_PATTERNS = ("password", "token", "secret", "api_key")
+# The parts of a job definition whose values are looked up by key: args have no keys.
+DEFINITION_MAPPINGS = ("kwargs", "env", "metadata")
+
+# ``key=value``, ``key: value``, ``"key": "value"``; a quoted value may hold escapes.
+_ASSIGNMENT = re.compile(
+    r"""(?P<key>"[^"\n]*"|'[^'\n]*'|[A-Za-z0-9_.\-]+)"""
+    r"""(?P<sep>\s*[:=]\s*)"""
+    r"""(?P<value>"(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s,;&}\]]+)"""
+)
+
+
+def _normal(key: str) -> str:
+    return key.lower().replace("-", "_")
+
+
+@dataclass(frozen=True, slots=True)
+class SecretKeys:
+    """The patterns a key must contain to name a secret (see the module's docstring)."""
+
+    patterns: tuple[str, ...] = DEFAULT_PATTERNS
+
+    def __post_init__(self) -> None:
+        if isinstance(self.patterns, str) or not all(
+            isinstance(pattern, str) and pattern.strip() for pattern in self.patterns
+        ):
+            raise PolicyError("secret_keys", f"{self.patterns!r} is not a list of non-empty words")
+        object.__setattr__(self, "patterns", tuple(_normal(p.strip()) for p in self.patterns))
+
+    @classmethod
+    def parse(cls, text: str) -> SecretKeys:
+        """Patterns from comma-separated text (``CRONWELL_SECRET_KEYS``); blanks are ignored."""
+        return cls(tuple(part.strip() for part in text.split(",") if part.strip()))
+
+    def matches(self, key: Any) -> bool:
+        """Whether ``key`` names a secret."""
+        return isinstance(key, str) and any(p in _normal(key) for p in self.patterns)
+
+    def mask_mapping(self, value: Any) -> Any:
+        """A deep copy of ``value`` with every value under a secret key, at any depth of
+        dicts and lists, as ``***``."""
+        if isinstance(value, Mapping):
+            return {k: MASK if self.matches(k) else self.mask_mapping(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.mask_mapping(item) for item in value]
+        return value
+
+    def mask_definition(self, definition: Mapping[str, Any]) -> dict[str, Any]:
+        """A job definition (canonical form) with the secrets of its kwargs, env and metadata
+        masked; the rest as it is."""
+        masked = dict(definition)
+        for part in DEFINITION_MAPPINGS:
+            if isinstance(masked.get(part), Mapping):
+                masked[part] = self.mask_mapping(masked[part])
+        return masked
+
+    def mask_text(self, text: str) -> str:
+        """Free text (a task's output) with the value of every ``key=value``, ``key: value``
+        or ``"key": "value"`` whose key names a secret as ``***`` (quotes kept)."""
+        return _ASSIGNMENT.sub(self._masked_assignment, text)
+
+    def _masked_assignment(self, match: re.Match[str]) -> str:
+        key, sep, value = match.group("key", "sep", "value")
+        if not self.matches(key.strip("\"'")):
+            return match.group(0)
+        quote = value[0] if value[0] in "\"'" else ""
+        return f"{key}{sep}{quote}{MASK}{quote}"
+
+
+DEFAULT_KEYS = SecretKeys()
+
+
+def mask_mapping(value: Any, keys: SecretKeys = DEFAULT_KEYS) -> Any:
+    return keys.mask_mapping(value)
+
+
+def mask_definition(
+    definition: Mapping[str, Any], keys: SecretKeys = DEFAULT_KEYS
+) -> dict[str, Any]:
+    return keys.mask_definition(definition)
+
+
+def mask_text(text: str, keys: SecretKeys = DEFAULT_KEYS) -> str:
+    return keys.mask_text(text)
