@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cronwell.engine.masking import masked_outcome
+from cronwell.lifecycle import AttemptStatus
 from cronwell.policies.base import PolicyError
 from cronwell.policies.secrets import (
     MASK,
@@ -16,6 +20,7 @@ from cronwell.policies.secrets import (
     mask_mapping,
     mask_text,
 )
+from cronwell.store.runs import Outcome
 
 
 @pytest.mark.parametrize(
@@ -88,10 +93,20 @@ def test_a_definition_masks_kwargs_env_and_metadata_and_leaves_args_and_the_rest
         ("X-Api-Key: 123\nuser=ana", "X-Api-Key: ***\nuser=ana"),
         ("secret = 'a b'", "secret = '***'"),
         ("user=ana host: db", "user=ana host: db"),
+        ("ValueError: password: hunter2", "ValueError: password: ***"),
+        ("url=https://x?token=abc&n=1", "url=https://x?token=***&n=1"),
     ],
 )
 def test_free_text_has_its_secret_assignments_masked(text: str, masked: str) -> None:
     assert mask_text(text) == masked
+
+
+@pytest.mark.parametrize("text", ["a" * 1_000_000, "token" * 200_000, '"' * 1_000_000])
+def test_masking_takes_time_in_proportion_to_the_text(text: str) -> None:
+    # A pattern that backtracks takes hours on a long word; a linear one well under a second.
+    started = time.monotonic()
+    assert mask_text(text) == text
+    assert time.monotonic() - started < 5
 
 
 def test_text_is_masked_by_the_configured_patterns() -> None:
@@ -141,3 +156,24 @@ def test_a_secret_assigned_in_text_never_survives(key: str, secret: str) -> None
     }
     for text, masked in forms.items():
         assert mask_text(f"start {text} end") == f"start {masked} end"
+
+
+def test_an_attempts_output_error_and_progress_are_masked_and_the_rest_kept() -> None:
+    ended = Outcome(
+        AttemptStatus.FAILED,
+        datetime(2026, 6, 1, tzinfo=UTC),
+        exit_code=1,
+        output="token=abc",
+        error="ValueError: password: hunter2",
+        progress="secret=1 of 2",
+    )
+    masked = masked_outcome(ended, SecretKeys())
+    assert (masked.output, masked.error, masked.progress) == (
+        "token=***",
+        "ValueError: password: ***",
+        "secret=*** of 2",
+    )
+    assert (masked.status, masked.exit_code) == (ended.status, ended.exit_code)
+    assert masked_outcome(Outcome(AttemptStatus.SUCCEEDED, ended.finished_at), SecretKeys()) == (
+        Outcome(AttemptStatus.SUCCEEDED, ended.finished_at)
+    )

@@ -21,12 +21,11 @@ DEFAULT_PATTERNS = ("password", "token", "secret", "api_key")
 # The parts of a job definition whose values are looked up by key: args have no keys.
 DEFINITION_MAPPINGS = ("kwargs", "env", "metadata")
 
-# ``key=value``, ``key: value``, ``"key": "value"``; a quoted value may hold escapes.
-_ASSIGNMENT = re.compile(
-    r"""(?P<key>"[^"\n]*"|'[^'\n]*'|[A-Za-z0-9_.\-]+)"""
-    r"""(?P<sep>\s*[:=]\s*)"""
-    r"""(?P<value>"(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s,;&}\]]+)"""
-)
+# A key and its separator (``key=``, ``key: ``, ``"key": ``), starting where no word goes on
+# before it: each key is looked at once, so masking takes time in proportion to the text.
+_KEY = re.compile(r"""(?<![\w.\-])(?P<key>"[^"\n]*"|'[^'\n]*'|[\w.\-]+)[ \t]*[:=][ \t]*""")
+# The value after it: quoted (with escapes), or up to a space or a delimiter.
+_VALUE = re.compile(r""""(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s,;&}\]]+""")
 
 
 def _normal(key: str) -> str:
@@ -76,14 +75,18 @@ class SecretKeys:
     def mask_text(self, text: str) -> str:
         """Free text (a task's output) with the value of every ``key=value``, ``key: value``
         or ``"key": "value"`` whose key names a secret as ``***`` (quotes kept)."""
-        return _ASSIGNMENT.sub(self._masked_assignment, text)
-
-    def _masked_assignment(self, match: re.Match[str]) -> str:
-        key, sep, value = match.group("key", "sep", "value")
-        if not self.matches(key.strip("\"'")):
-            return match.group(0)
-        quote = value[0] if value[0] in "\"'" else ""
-        return f"{key}{sep}{quote}{MASK}{quote}"
+        parts: list[str] = []
+        done = 0  # the text up to here is in ``parts``
+        for key in _KEY.finditer(text):
+            if key.start() < done or not self.matches(key["key"].strip("\"'")):
+                continue
+            value = _VALUE.match(text, key.end())
+            if value is None:
+                continue
+            quote = value[0][0] if value[0][0] in "\"'" else ""
+            parts += [text[done : key.end()], f"{quote}{MASK}{quote}"]
+            done = value.end()
+        return "".join([*parts, text[done:]])
 
 
 DEFAULT_KEYS = SecretKeys()
