@@ -24,6 +24,7 @@ from cronwell.engine.controls import Backfill
 from cronwell.engine.direct import Executed, execute_job
 from cronwell.engine.events import FiredEvent, fire_event
 from cronwell.engine.leader import LeaderLease
+from cronwell.engine.masking import secret_keys_from_env
 from cronwell.engine.pruner import Pruner
 from cronwell.engine.reaper import Reaper
 from cronwell.engine.scheduler import REPLACED, Scheduler, replaced
@@ -34,7 +35,7 @@ from cronwell.lifecycle import RunStatus, Trigger
 from cronwell.policies import ActiveRun, OverlapAction, OverlapPolicy, Overlaps
 from cronwell.policies.controls import next_due_from
 from cronwell.policies.retention import Retention
-from cronwell.policies.secrets import DEFAULT_KEYS, SecretKeys
+from cronwell.policies.secrets import SecretKeys
 from cronwell.registry import Registry, UnknownTask
 from cronwell.spec import JobSpec, SpecError
 from cronwell.store import audit as store_audit
@@ -69,7 +70,6 @@ from cronwell.templates import Template, joining, own_fields, resolve
 from cronwell.versions import author_or_default, diff_definitions
 
 ENV_DATABASE = "CRONWELL_DATABASE_URL"
-ENV_SECRET_KEYS = "CRONWELL_SECRET_KEYS"  # comma-separated patterns of keys naming secrets
 F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = [
@@ -205,7 +205,7 @@ class Cronwell:
         self.lease = lease
         self.grace = grace
         self.retention = Retention() if retention is None else retention
-        self.secret_keys = secret_keys or _secret_keys_from_env()
+        self.secret_keys = secret_keys or secret_keys_from_env()
         self.started_at = self.clock.now()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -614,6 +614,7 @@ class Cronwell:
                 concurrency=self.concurrency,
                 lease=self.lease,
                 grace=self.grace,
+                secret_keys=self.secret_keys,
             )
             self._wakeup.subscribe(RUNS, self._worker.wake)
             self._wakeup.subscribe(CANCELS, self._worker.look_for_cancels)
@@ -1042,7 +1043,14 @@ class Cronwell:
     def execute_now(self, job: int | str) -> Executed:
         """Make a run of the job now and execute it in this process to its end, recorded like
         any other run (trigger ``exec``); see ``cronwell.engine.direct``."""
-        return execute_job(self.database, self.clock, job, lease=self.lease, grace=self.grace)
+        return execute_job(
+            self.database,
+            self.clock,
+            job,
+            lease=self.lease,
+            grace=self.grace,
+            secret_keys=self.secret_keys,
+        )
 
     # --- users and tokens ----------------------------------------------------------------
 
@@ -1303,12 +1311,6 @@ _AUDITED_VERSIONS = {
     VersionAction.CREATE: AuditAction.JOB_CREATE,
     VersionAction.DELETE: AuditAction.JOB_DELETE,
 }
-
-
-def _secret_keys_from_env() -> SecretKeys:
-    """The patterns of $CRONWELL_SECRET_KEYS (comma-separated), else the defaults."""
-    text = os.environ.get(ENV_SECRET_KEYS, "").strip()
-    return SecretKeys.parse(text) if text else DEFAULT_KEYS
 
 
 def _user_state(user: UserRow) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 from cronwell.engine.clock import Clock
 from cronwell.engine.worker import GRACE, LEASE, Worker
 from cronwell.lifecycle import RunStatus, SkipReason, Trigger
+from cronwell.policies.secrets import SecretKeys
 from cronwell.spec import JobSpec
 from cronwell.store.database import Database
 from cronwell.store.history import AttemptRow, RunRow, attempts_of, find_run
@@ -43,6 +44,7 @@ def execute_job(
     *,
     lease: timedelta = LEASE,
     grace: timedelta = GRACE,
+    secret_keys: SecretKeys | None = None,
 ) -> Executed:
     """Make a run of ``job`` now, execute it here to its end, and say how it went. Raises
     JobNotFound for a job that does not exist."""
@@ -50,7 +52,13 @@ def execute_job(
         row = get_job(connection, job, lock=True)
         spec = JobSpec.from_canonical(row.spec)
         worker = Worker(
-            database, clock, queues=(row.queue,), concurrency=1, lease=lease, grace=grace
+            database,
+            clock,
+            queues=(row.queue,),
+            concurrency=1,
+            lease=lease,
+            grace=grace,
+            secret_keys=secret_keys,
         )
         run_id = _make_run(connection, row, spec, clock.now())
         claimed = claim_run(connection, run_id, owner=worker.id, now=clock.now(), lease=lease)
