@@ -750,12 +750,14 @@ class Cronwell:
 
     def diff_versions(self, job: int | str, old: int, new: int | None = None) -> str:
         """A unified diff from version ``old`` of the job's definition to version ``new``
-        (default: the latest), headed ``name@vN``; empty when they are the same."""
+        (default: the latest), headed ``name@vN``, secrets masked (one that changed reads
+        ``*** (changed)``); empty when they are the same."""
         with self.database.transaction(write=False) as connection:
             found = store_versions.find_job(connection, job)
             new = store_versions.latest_number(connection, found) if new is None else new
             before = store_versions.definition_of(connection, found, old)
             after = store_versions.definition_of(connection, found, new)
+        before, after = self.secret_keys.mask_definitions(before, after)
         return diff_definitions(found.name, (old, before), (new, after))
 
     def rollback(

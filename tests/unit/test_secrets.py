@@ -14,6 +14,7 @@ from cronwell.engine.masking import masked_outcome
 from cronwell.lifecycle import AttemptStatus
 from cronwell.policies.base import PolicyError
 from cronwell.policies.secrets import (
+    CHANGED,
     MASK,
     SecretKeys,
     mask_definition,
@@ -177,3 +178,15 @@ def test_an_attempts_output_error_and_progress_are_masked_and_the_rest_kept() ->
     assert masked_outcome(Outcome(AttemptStatus.SUCCEEDED, ended.finished_at), SecretKeys()) == (
         Outcome(AttemptStatus.SUCCEEDED, ended.finished_at)
     )
+
+
+def test_two_definitions_masked_for_a_diff_say_which_secret_changed_and_not_its_value() -> None:
+    before = {"kwargs": {"token": "a", "api_key": "k"}, "env": {"PASSWORD": "p"}}
+    after = {"kwargs": {"token": "b", "api_key": "k"}, "env": {"PASSWORD": "p", "SECRET": "s"}}
+    old, new = SecretKeys().mask_definitions(before, after)
+    assert old == {"kwargs": {"token": MASK, "api_key": MASK}, "env": {"PASSWORD": MASK}}
+    assert new == {
+        "kwargs": {"token": CHANGED, "api_key": MASK},
+        "env": {"PASSWORD": MASK, "SECRET": MASK},
+    }
+    assert before["kwargs"]["token"] == "a" and after["kwargs"]["token"] == "b"

@@ -17,6 +17,7 @@ from typing import Any
 from cronwell.policies.base import PolicyError
 
 MASK = "***"
+CHANGED = "*** (changed)"  # a secret that differs between two definitions, in the later
 DEFAULT_PATTERNS = ("password", "token", "secret", "api_key")
 # The parts of a job definition whose values are looked up by key: args have no keys.
 DEFINITION_MAPPINGS = ("kwargs", "env", "metadata")
@@ -71,6 +72,22 @@ class SecretKeys:
             if isinstance(masked.get(part), Mapping):
                 masked[part] = self.mask_mapping(masked[part])
         return masked
+
+    def mask_definitions(
+        self, before: Mapping[str, Any], after: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Two definitions of a job masked for a diff: a secret whose value differs between
+        them reads ``***`` before and ``*** (changed)`` after, so the diff says that it
+        changed and not what it is."""
+        old, new = self.mask_definition(before), self.mask_definition(after)
+        for part in DEFINITION_MAPPINGS:
+            was, now = before.get(part), after.get(part)
+            if not (isinstance(was, Mapping) and isinstance(now, Mapping)):
+                continue
+            for key, value in now.items():
+                if self.matches(key) and key in was and was[key] != value:
+                    new[part][key] = CHANGED
+        return old, new
 
     def mask_text(self, text: str) -> str:
         """Free text (a task's output) with the value of every ``key=value``, ``key: value``
