@@ -15,6 +15,7 @@ from cronwell.engine.clock import ManualClock
 from cronwell.engine.events import EventError
 from cronwell.engine.worker import Worker
 from cronwell.policies.controls import ControlError
+from cronwell.policies.secrets import SecretKeys
 from cronwell.spec import JobSpec, SpecError
 from cronwell.store.audit import AuditRecord
 
@@ -305,3 +306,24 @@ def test_the_facade_masks_a_definition_for_display(app: Cronwell) -> None:
     assert app.masked_definition(spec)["env"] == {"API_KEY": "***"}
     assert app.masked_definition(spec.canonical())["env"] == {"API_KEY": "***"}
     assert spec.env["API_KEY"] == "k"
+
+
+def test_the_app_masks_by_the_keys_it_is_given_or_the_environment_names(
+    database_url: str, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    given = Cronwell(database_url, clock=clock, secret_keys=SecretKeys(("pin",)))
+    monkeypatch.setenv("CRONWELL_SECRET_KEYS", " region , ")
+    from_env = Cronwell(database_url, clock=clock, migrate=False)
+    try:
+        given.schedule(command="true", name="a", kwargs={"pin": "1", "password": "p"})
+        from_env.schedule(command="true", name="b", kwargs={"region": "eu", "password": "p"})
+        b, a = given.list_audit()
+        assert a.after["kwargs"] == {"pin": "***", "password": "p"}
+        assert b.after["kwargs"] == {"region": "***", "password": "p"}
+        assert from_env.masked_definition(from_env.get_schedule("b").spec)["kwargs"] == {
+            "region": "***",
+            "password": "p",
+        }
+    finally:
+        given.database.dispose()
+        from_env.database.dispose()
