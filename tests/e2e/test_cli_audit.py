@@ -13,6 +13,9 @@ import pytest
 from tests.e2e.test_cli_jobs import cronwell, out
 
 JOBS = """
+templates:
+  - name: warehouse
+    env: {WAREHOUSE_TOKEN: w-1, REGION: eu}
 jobs:
   - name: sync
     command: 'echo "connecting with password=hunter2"'
@@ -43,9 +46,10 @@ def test_changes_from_the_cli_are_read_back_newest_first_and_by_filter(
         ("job.pause", "sync"),
         ("job.create", "restock"),
         ("job.create", "sync"),
+        ("template.create", "warehouse"),
     ]
     assert {(r["actor"], r["via"]) for r in found} == {(getpass.getuser(), "cli")}
-    created = found[-1]
+    created = found[-2]
     assert created["after"]["kwargs"] == {"api_key": "***", "region": "eu"}
     assert created["after"]["env"] == {"DB_PASSWORD": "***"}
     paused = json.loads(out(cwd, "audit", "--action", "job.pause", "--json", "--database", url))
@@ -97,6 +101,8 @@ def test_what_the_commands_show_has_its_secrets_masked(project: tuple[Path, str]
     assert '"api_key": "*** (changed)"' in diff and "k-" not in diff
     version = json.loads(out(cwd, "jobs", "versions", "sync", "1", "--database", url))
     assert version["definition"]["kwargs"]["api_key"] == "***"
+    template = json.loads(out(cwd, "templates", "show", "warehouse", "--database", url))
+    assert template["env"] == {"WAREHOUSE_TOKEN": "***", "REGION": "eu"}
     out(
         cwd,
         "events",

@@ -167,6 +167,7 @@ def test_an_attempts_output_error_and_progress_are_masked_and_the_rest_kept() ->
         output="token=abc",
         error="ValueError: password: hunter2",
         progress="secret=1 of 2",
+        logs=[{"level": "INFO", "message": "login with password=x", "extra": {"token": "t"}}],
     )
     masked = masked_outcome(ended, SecretKeys())
     assert (masked.output, masked.error, masked.progress) == (
@@ -174,6 +175,9 @@ def test_an_attempts_output_error_and_progress_are_masked_and_the_rest_kept() ->
         "ValueError: password: ***",
         "secret=*** of 2",
     )
+    assert masked.logs == [
+        {"level": "INFO", "message": "login with password=***", "extra": {"token": "***"}}
+    ]
     assert (masked.status, masked.exit_code) == (ended.status, ended.exit_code)
     assert masked_outcome(Outcome(AttemptStatus.SUCCEEDED, ended.finished_at), SecretKeys()) == (
         Outcome(AttemptStatus.SUCCEEDED, ended.finished_at)
@@ -190,3 +194,12 @@ def test_two_definitions_masked_for_a_diff_say_which_secret_changed_and_not_its_
         "env": {"PASSWORD": MASK, "SECRET": MASK},
     }
     assert before["kwargs"]["token"] == "a" and after["kwargs"]["token"] == "b"
+
+
+def test_mask_all_masks_secret_keys_and_secret_assignments_in_every_string() -> None:
+    value = {"a": ["x token=t y", {"api_key": ["k"]}], "n": 1, "password": None}
+    assert SecretKeys().mask_all(value) == {
+        "a": ["x token=*** y", {"api_key": MASK}],
+        "n": 1,
+        "password": MASK,
+    }

@@ -1,8 +1,9 @@
 """What the commands show of runs and events, with the values of secret keys as ``***``.
 
 Output and errors are stored masked already; a row stored before masking was configured,
-or under other patterns, is masked again when shown. An event's payload is stored as it was
-fired, because the tasks it starts read it: it is masked only where it is shown.
+or under other patterns, is masked again when shown. An event's payload, and a template's
+fields, are stored as they were given, because the tasks they start read them: they are
+masked only where they are shown.
 """
 
 from __future__ import annotations
@@ -27,15 +28,12 @@ def masked_event(keys: SecretKeys, event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _masked_attempt(keys: SecretKeys, attempt: dict[str, Any]) -> dict[str, Any]:
-    texts: dict[str, Any] = {n: keys.mask_text(attempt[n]) for n in _TEXTS if attempt.get(n)}
-    logs = attempt.get("logs")
-    if logs:
-        texts["logs"] = [_masked_log(keys, entry) for entry in logs]
-    return attempt | texts
+    masked: dict[str, Any] = {n: keys.mask_text(attempt[n]) for n in _TEXTS if attempt.get(n)}
+    if attempt.get("logs"):
+        masked["logs"] = keys.mask_all(attempt["logs"])
+    return attempt | masked
 
 
-def _masked_log(keys: SecretKeys, entry: Any) -> Any:
-    masked = keys.mask_mapping(entry)
-    if isinstance(masked, dict) and isinstance(masked.get("message"), str):
-        masked["message"] = keys.mask_text(masked["message"])
-    return masked
+def masked_template(keys: SecretKeys, template: dict[str, Any]) -> dict[str, Any]:
+    """A template as ``templates show`` prints it: its job fields masked as a job's are."""
+    return keys.mask_definition(template)

@@ -1,6 +1,6 @@
 """Where the engine masks secrets: in how an attempt ended, before it is stored.
 
-A task's output and error are stored for people to read, so the values of secret keys in
+A task's output, error and logs are stored for people to read, so the values of secret keys in
 them (``password=...``, ``"api_key": "..."``) are stored as ``***``. Which keys name a
 secret is configured on the app or by ``CRONWELL_SECRET_KEYS`` (comma-separated patterns).
 """
@@ -24,12 +24,13 @@ def secret_keys_from_env() -> SecretKeys:
 
 
 def masked_outcome(outcome: Outcome, keys: SecretKeys) -> Outcome:
-    """``outcome`` with the secrets in its output, error and progress masked."""
+    """``outcome`` with the secrets in its output, error, progress and logs masked."""
     return replace(
         outcome,
         output=_masked(outcome.output, keys),
         error=_masked(outcome.error, keys),
         progress=_masked(outcome.progress, keys),
+        logs=None if outcome.logs is None else keys.mask_all(outcome.logs),
     )
 
 

@@ -64,6 +64,17 @@ class SecretKeys:
             return [self.mask_mapping(item) for item in value]
         return value
 
+    def mask_all(self, value: Any) -> Any:
+        """``mask_mapping``, and ``mask_text`` on every string within: for structured logs,
+        whose messages are free text."""
+        if isinstance(value, str):
+            return self.mask_text(value)
+        if isinstance(value, Mapping):
+            return {k: MASK if self.matches(k) else self.mask_all(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.mask_all(item) for item in value]
+        return value
+
     def mask_definition(self, definition: Mapping[str, Any]) -> dict[str, Any]:
         """A job definition (canonical form) with the secrets of its kwargs, env and metadata
         masked; the rest as it is."""
