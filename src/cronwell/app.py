@@ -1052,6 +1052,7 @@ class Cronwell:
             lease=self.lease,
             grace=self.grace,
             secret_keys=self.secret_keys,
+            audit=self._exec_audit,
         )
 
     # --- users and tokens ----------------------------------------------------------------
@@ -1301,6 +1302,10 @@ class Cronwell:
             self._audit(connection, action, "job", name, before=before, after=after)
 
         return audit
+
+    def _exec_audit(self, connection: Any, name: str, run_id: int) -> None:
+        after, detail = {"run_ids": [run_id]}, {"exec": True}
+        self._audit(connection, AuditAction.JOB_TRIGGER, "job", name, after=after, detail=detail)
 
     def _event_audit(self, connection: Any, fired: FiredEvent, payload: Any) -> None:
         after = {"name": fired.name, "payload": payload, "run_ids": list(fired.run_ids)}

@@ -327,3 +327,12 @@ def test_the_app_masks_by_the_keys_it_is_given_or_the_environment_names(
     finally:
         given.database.dispose()
         from_env.database.dispose()
+
+
+def test_executing_a_job_at_once_is_recorded_as_a_trigger(app: Cronwell) -> None:
+    app.schedule(command="echo secret=s", name="sync")
+    executed = app.execute_now("sync")
+    trigger = records(app)[-1]
+    assert (trigger.action, trigger.object_id) == ("job.trigger", "sync")
+    assert (trigger.after, trigger.detail) == ({"run_ids": [executed.run.id]}, {"exec": True})
+    assert executed.attempt is not None and executed.attempt.output == "secret=***\n"
