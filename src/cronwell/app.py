@@ -1185,7 +1185,9 @@ class Cronwell:
             user = store_logins.find_login(connection, name)
         # scrypt runs outside the transaction: no write lock is held while it works. An
         # unknown user is checked against a stand-in, so timing does not tell them apart.
-        is_right = verify_password(password, user.password_hash if user else store_logins.STAND_IN)
+        is_right = verify_password(
+            password, user.password_hash if user else store_logins.stand_in()
+        )
         if user is not None and is_right:
             try:
                 return self._logged_in(user.row, now + expires_in)
@@ -1252,9 +1254,12 @@ class Cronwell:
         before: JobSpec | None = None,
         after: JobSpec | None = None,
     ) -> None:
-        shown = [None if spec is None else self.masked_definition(spec) for spec in (before, after)]
-        was, now = shown
-        self._audit(connection, action, "job", name, before=was, after=now)
+        """Record a change of job ``name``, with its definitions before and after, masked."""
+
+        def shown(spec: JobSpec | None) -> dict[str, Any] | None:
+            return None if spec is None else self.masked_definition(spec)
+
+        self._audit(connection, action, "job", name, before=shown(before), after=shown(after))
 
     def _audit_plan(self, connection: Any, plan: Plan, current: Mapping[str, JobRow]) -> None:
         """One record per job an apply (or a template's change) created, updated or deleted."""
@@ -1312,11 +1317,10 @@ class Cronwell:
         self._audit(connection, AuditAction.EVENT_FIRE, "event", fired.id, after=after)
 
 
+# What a redefinition (``_redefine``) is recorded as.
 _AUDITED_VERSIONS = {
     VersionAction.UPDATE: AuditAction.JOB_UPDATE,
     VersionAction.ROLLBACK: AuditAction.JOB_ROLLBACK,
-    VersionAction.CREATE: AuditAction.JOB_CREATE,
-    VersionAction.DELETE: AuditAction.JOB_DELETE,
 }
 
 

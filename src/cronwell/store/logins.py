@@ -7,16 +7,13 @@ against it, and this module is that one place.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from sqlalchemy import Connection, select
 
 from cronwell.auth import hash_password
 from cronwell.store.auth import UserRow, get_user
 from cronwell.store.tables import users
-
-# A hash no password of a user is checked against: an unknown name costs the same scrypt
-# as a known one, so the time a login takes does not say whether the name exists.
-STAND_IN = hash_password("")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +22,14 @@ class Login:
 
     row: UserRow
     password_hash: str
+
+
+@cache
+def stand_in() -> str:
+    """A hash an unknown name's password is checked against: it costs the same scrypt as a
+    known name's, so the time a login takes does not say whether the name exists. Made on
+    first use, not on import: every command imports this, few log anyone in."""
+    return hash_password("")
 
 
 def find_login(connection: Connection, name: str) -> Login | None:
