@@ -8,7 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cronwell.app import Cronwell, JobExists, LoginFailed, VersionConflict
+from cronwell.app import (
+    Cronwell,
+    JobExists,
+    JobNotFound,
+    LoginFailed,
+    RunEnded,
+    VersionConflict,
+)
 from cronwell.audit import Actor, acting_as
 from cronwell.auth import AuthError
 from cronwell.engine.clock import ManualClock
@@ -63,8 +70,16 @@ def test_refused_changes_write_no_record(app: Cronwell) -> None:
         app.trigger_event("no spaces allowed", {})
     with pytest.raises(AuthError):
         app.add_user("ana", "emperor")
+    with pytest.raises(SpecError):
+        app.apply([_job("fine", "true"), JobSpec.parse({"name": "ghost", "task": "no.such:task"})])
+    with pytest.raises(JobNotFound):
+        app.delete_schedule("nobody")
+    run_id = app.trigger_now("sync")
+    app.cancel_run(run_id)
+    with pytest.raises(RunEnded):
+        app.cancel_run(run_id)
     app.update_schedule("sync", schedule="@hourly")  # no change: no version, no record
-    assert [r.action for r in records(app)] == ["job.create"]
+    assert [r.action for r in records(app)] == ["job.create", "job.trigger", "run.cancel"]
 
 
 def test_update_rollback_and_delete_record_the_definition_before_and_after(
