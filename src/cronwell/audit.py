@@ -91,9 +91,3 @@ def acting_as(actor: Actor) -> Iterator[Actor]:
         yield actor
     finally:
         _ACTOR.reset(token)
-
-
-def act_as(actor: Actor) -> None:
-    """Make ``actor`` the current one for the rest of this context: what a command's entry
-    point does once, where no block encloses the work."""
-    _ACTOR.set(actor)
