@@ -56,6 +56,10 @@ RULES: dict[str, Role | None] = {
     "list_tokens": ADMIN,
     "create_token": ADMIN,
     "revoke_token": ADMIN,
+    # web/audit.py: who changed what is the operators' to read; anyone may log in or out
+    "list_audit": OPERATOR,
+    "login": None,
+    "logout": VIEWER,
 }
 
 # With auth off (only on 127.0.0.1), every caller is this local admin.
@@ -113,8 +117,6 @@ def authorize(
 
 Caller = Annotated[Principal, Depends(authorize)]
 App = Annotated[Cronwell, Depends(facade)]
-
-
 
 
 def check_definition(caller: Principal, spec: JobSpec, app: Cronwell) -> None:
