@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
-from cronwell.auth import Role, parse_role
+from cronwell.audit import Actor, AuditAction, acting_as, current_actor
+from cronwell.auth import AuthError, Role, parse_role, verify_password
 from cronwell.dag import Graph, build_graph
 from cronwell.engine import controls
 from cronwell.engine.clock import Clock, SystemClock
@@ -23,6 +24,7 @@ from cronwell.engine.controls import Backfill
 from cronwell.engine.direct import Executed, execute_job
 from cronwell.engine.events import FiredEvent, fire_event
 from cronwell.engine.leader import LeaderLease
+from cronwell.engine.masking import secret_keys_from_env
 from cronwell.engine.pruner import Pruner
 from cronwell.engine.reaper import Reaper
 from cronwell.engine.scheduler import REPLACED, Scheduler, replaced
@@ -33,18 +35,22 @@ from cronwell.lifecycle import RunStatus, Trigger
 from cronwell.policies import ActiveRun, OverlapAction, OverlapPolicy, Overlaps
 from cronwell.policies.controls import next_due_from
 from cronwell.policies.retention import Retention
+from cronwell.policies.secrets import SecretKeys
 from cronwell.registry import Registry, UnknownTask
 from cronwell.spec import JobSpec, SpecError
+from cronwell.store import audit as store_audit
 from cronwell.store import auth as store_auth
 from cronwell.store import flags as store_flags
 from cronwell.store import jobs as store_jobs
 from cronwell.store import leases as store_leases
+from cronwell.store import logins as store_logins
 from cronwell.store import pages as store_pages
 from cronwell.store import retention as store_retention
 from cronwell.store import stats as store_stats
 from cronwell.store import templates as store_templates
 from cronwell.store import versions as store_versions
 from cronwell.store import workers as store_workers
+from cronwell.store.audit import AuditRecord
 from cronwell.store.auth import NewToken, Principal, TokenRow, UserRow
 from cronwell.store.database import DEFAULT_URL, Database
 from cronwell.store.edges import check_change, keep_edges, live_specs
@@ -67,7 +73,7 @@ from cronwell.store.signals import CANCELS, JOBS, RUNS, notify
 from cronwell.store.versions import JobRef, Version, VersionAction, VersionNotFound
 from cronwell.store.workers import WorkerRow
 from cronwell.templates import Template, joining, own_fields, resolve
-from cronwell.versions import author_or_default, current_user, diff_definitions
+from cronwell.versions import author_or_default, diff_definitions
 
 ENV_DATABASE = "CRONWELL_DATABASE_URL"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -78,6 +84,7 @@ __all__ = [
     "Job",
     "JobExists",
     "JobNotFound",
+    "LoginFailed",
     "Plan",
     "RunEnded",
     "RunNotFound",
@@ -118,6 +125,10 @@ class TemplateInUse(ValueError):
     """Live jobs use the template: it cannot be deleted."""
 
 
+class LoginFailed(PermissionError):
+    """The name or the password is wrong; which one is not said, so a guess learns nothing."""
+
+
 @dataclass(frozen=True, slots=True)
 class _AskedJob:
     """What asking for a run of a job needs to know of it, as read at ``version``."""
@@ -140,6 +151,9 @@ class _AskedJob:
 
 
 _ASKED_JOBS = 1000  # for how many jobs an _AskedJob is kept at most
+
+# Records the runs just asked for, in the transaction that makes them.
+_AskAudit = Callable[[Any, _AskedJob, list[int]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,11 +195,14 @@ class Cronwell:
         grace: timedelta = GRACE,
         migrate: bool = True,
         retention: Retention | None = None,
+        secret_keys: SecretKeys | None = None,
     ) -> None:
         """``lease``: how long a silent worker keeps its runs (and, halved, how long a silent
         leader keeps the scheduler's lease). ``grace``: how long a stopping worker lets its
         runs finish before it hands them back. ``retention``: what history the scheduler
-        side prunes, hourly (the defaults unless given; ``Retention.off()`` keeps all)."""
+        side prunes, hourly (the defaults unless given; ``Retention.off()`` keeps all).
+        ``secret_keys``: the keys whose values are masked where secrets are stored for
+        display and shown (else $CRONWELL_SECRET_KEYS, else the defaults)."""
         self.database = Database(database_url or os.environ.get(ENV_DATABASE) or DEFAULT_URL)
         self.clock = clock or SystemClock()
         self.registry = Registry()
@@ -194,6 +211,7 @@ class Cronwell:
         self.lease = lease
         self.grace = grace
         self.retention = Retention() if retention is None else retention
+        self.secret_keys = secret_keys or secret_keys_from_env()
         self.started_at = self.clock.now()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -244,6 +262,7 @@ class Cronwell:
             job_id = store_jobs.insert_job(connection, spec, now)
             keep_edges(connection, graph)
             _record(connection, {VersionAction.CREATE: [job_id]}, author, message, now)
+            self._audit_job(connection, AuditAction.JOB_CREATE, spec.name, after=spec)
             return job_id
 
     def get_schedule(self, job: int | str) -> Job:
@@ -295,7 +314,7 @@ class Cronwell:
         if until is not None:
             self.pause_until(job, until)
             return
-        self._set_enabled(job, is_enabled=False)
+        self._set_enabled(job, is_enabled=False, action=AuditAction.JOB_PAUSE)
 
     def resume_schedule(self, job: int | str, *, catch_up: bool = False) -> None:
         """Resume from now: due times missed while paused are not caught up. With
@@ -303,7 +322,7 @@ class Cronwell:
         if catch_up:
             self.resume_catching_up(job)
             return
-        self._set_enabled(job, is_enabled=True)
+        self._set_enabled(job, is_enabled=True, action=AuditAction.JOB_RESUME)
 
     def delete_schedule(
         self, job: int | str, *, author: str | None = None, message: str | None = None
@@ -317,6 +336,8 @@ class Cronwell:
             store_jobs.delete_job(connection, found.id, now)
             keep_edges(connection, graph)
             _record(connection, {VersionAction.DELETE: [found.id]}, author, message, now)
+            before = JobSpec.from_canonical(found.spec)
+            self._audit_job(connection, AuditAction.JOB_DELETE, found.name, before=before)
 
     def trigger_now(
         self,
@@ -332,8 +353,9 @@ class Cronwell:
         ``respect_overlap`` the job's overlap policy decides it as it decides a scheduled
         run: beside an unfinished run of a ``forbid`` job it is recorded skipped (reason
         ``overlap``), a ``queue`` job's waits, a ``replace`` job's cancels the other."""
+        audit = self._trigger_audit({"args": args, "kwargs": kwargs})
         (run_id,) = self._ask(
-            job, Trigger.MANUAL, [(args, kwargs)], respect_overlap=respect_overlap
+            job, Trigger.MANUAL, [(args, kwargs)], respect_overlap=respect_overlap, audit=audit
         )
         return run_id
 
@@ -354,7 +376,8 @@ class Cronwell:
         calls: list[Call] = [(None, each) for each in kwargs or [None] * (count or 0)]
         if not calls:
             return []
-        return self._ask(job, Trigger.MANUAL, calls, respect_overlap=respect_overlap)
+        audit = self._trigger_audit({"count": len(calls), "kwargs": kwargs})
+        return self._ask(job, Trigger.MANUAL, calls, respect_overlap=respect_overlap, audit=audit)
 
     def _run_now(
         self,
@@ -362,8 +385,10 @@ class Cronwell:
         trigger: Trigger,
         args: list[Any] | None = None,
         kwargs: dict[str, Any] | None = None,
+        *,
+        audit: _AskAudit | None = None,
     ) -> int:
-        (run_id,) = self._ask(job.id, trigger, [(args, kwargs)])
+        (run_id,) = self._ask(job.id, trigger, [(args, kwargs)], audit=audit)
         return run_id
 
     _ASK_TRIES = 20
@@ -375,6 +400,7 @@ class Cronwell:
         calls: Sequence[Call],
         *,
         respect_overlap: bool = False,
+        audit: _AskAudit | None = None,
     ) -> list[int]:
         """Runs of a live job, asked for now; returns their ids in the order of ``calls``.
 
@@ -384,14 +410,16 @@ class Cronwell:
         transaction locks the job's row, decides the runs (by the overlap policy, when it
         is respected, against the job's unfinished runs) and makes them, each at its own
         instant (``_insert_asked``); when another transaction took an instant meanwhile,
-        that transaction is tried again, looking first."""
+        that transaction is tried again, looking first. ``audit`` records the runs made in
+        the transaction that makes them."""
         now = self.clock.now()
         known = self._asked.get(job)
         is_free = known is not None and (
             not respect_overlap or known.spec.overlap is OverlapPolicy.ALLOW
         )
         if known is not None and is_free and len(calls) == 1:
-            with self.database.statements() as connection:
+            # With a record to write, the run and its record commit together.
+            with self.database.transaction() if audit else self.database.statements() as connection:
                 run_id = insert_asked_run(
                     connection,
                     known.template(now, trigger),
@@ -399,6 +427,8 @@ class Cronwell:
                     job_version=known.version,
                     next_due=known.spec.schedule.next_after,
                 )
+                if run_id is not None and audit is not None:
+                    audit(connection, known, [run_id])
             if run_id is not None:
                 return self._made([run_id])
         # Each try that loses a race is beaten by a transaction that committed: with N
@@ -412,6 +442,8 @@ class Cronwell:
                     ids = _insert_asked(
                         connection, known, policy, calls, now=now, trigger=trigger, look=look
                     )
+                    if audit is not None:
+                        audit(connection, known, ids)
                     notify(connection, RUNS)
                 return self._made(ids)
             except InstantTaken:
@@ -495,10 +527,12 @@ class Cronwell:
             )
             if not dry_run:
                 for template in changed_templates:
+                    self._audit_template(connection, template.name, template)
                     store_templates.put_template(connection, template.name, template.as_dict(), now)
                 changed = _carry_out(connection, plan, current, now)
                 keep_edges(connection, graph)
                 _record(connection, changed, author, message, now)
+                self._audit_plan(connection, plan, current)
                 notify(connection, JOBS)
         return plan
 
@@ -512,6 +546,15 @@ class Cronwell:
             if RunStatus(row.status).is_finished:
                 raise RunEnded(f"run {run_id} has already ended ({row.status})")
             cancel_runs(connection, [run_id], self.clock.now(), "cancelled by hand")
+            after = get_run(connection, run_id)
+            self._audit(
+                connection,
+                AuditAction.RUN_CANCEL,
+                "run",
+                run_id,
+                before={"status": row.status},
+                after={"status": None if after is None else after.status},
+            )
 
     def retry_run(self, run_id: int) -> int:
         """Run a finished run's job again with the same arguments (trigger ``retry``)."""
@@ -520,14 +563,16 @@ class Cronwell:
         if row is None:
             raise RunNotFound(f"run {run_id} does not exist")
         job = self.get_schedule(row.job_id)
-        return self._rerun(job, row)
+        return self._rerun(job, row, AuditAction.RUN_RETRY)
 
     def recover(self, job: int | str, *, retry: bool = False) -> int | None:
         """Take a job out of the dead-letter queue: enable it again if a dead run took it out
         of service (``on_dead: disable``), and, with ``retry``, run its latest dead run once
         more (a new run, trigger ``retry``). Returns that run's id. A job paused by hand
         stays paused: recovering is not resuming."""
-        found = self._set_enabled(job, is_enabled=True, only_if_dead=True)
+        found = self._set_enabled(
+            job, is_enabled=True, only_if_dead=True, action=AuditAction.DLQ_RECOVER
+        )
         if not retry:
             return None
         with self.database.transaction(write=False) as connection:
@@ -535,7 +580,7 @@ class Cronwell:
             row = get_run(connection, dead[0].id) if dead else None
         if row is None:
             return None
-        return self._rerun(found, row)
+        return self._rerun(found, row, AuditAction.DLQ_RECOVER)
 
     # --- everything at once --------------------------------------------------------------
 
@@ -556,7 +601,9 @@ class Cronwell:
                 (job.id, next_due_from(job.spec.schedule, now, job.paused_until)) for job in enabled
             ]
             store_jobs.plan_from(connection, cursors, now)
+            was_paused = bool(store_flags.get_flag(connection, store_flags.PAUSED, False))
             store_flags.set_flag(connection, store_flags.PAUSED, False, now)
+            self._audit_paused(connection, was_paused, False)
             notify(connection, JOBS)
 
     def start(self, *, scheduler: bool = True, worker: bool = True) -> None:
@@ -573,6 +620,7 @@ class Cronwell:
                 concurrency=self.concurrency,
                 lease=self.lease,
                 grace=self.grace,
+                secret_keys=self.secret_keys,
             )
             self._wakeup.subscribe(RUNS, self._worker.wake)
             self._wakeup.subscribe(CANCELS, self._worker.look_for_cancels)
@@ -643,9 +691,16 @@ class Cronwell:
         definition["name"] = name or default
         return definition
 
-    def _set_enabled(self, job: int | str, *, is_enabled: bool, only_if_dead: bool = False) -> Job:
-        """Pause or resume the job; with ``only_if_dead``, only if a dead run took it out of
-        service. Returns the job as it was read."""
+    def _set_enabled(
+        self,
+        job: int | str,
+        *,
+        is_enabled: bool,
+        action: AuditAction,
+        only_if_dead: bool = False,
+    ) -> Job:
+        """Pause or resume the job, recorded as ``action``; with ``only_if_dead``, only if a
+        dead run took it out of service. Returns the job as it was read."""
         now = self.clock.now()
         with self.database.transaction() as connection:
             # Read and locked in the writing transaction: a schedule changed meanwhile is the
@@ -658,11 +713,19 @@ class Cronwell:
             store_jobs.set_enabled(
                 connection, found.id, is_enabled=is_enabled, next_due_at=next_due, now=now
             )
+            before = {"is_enabled": found.is_enabled, "dead_reason": found.dead_reason}
+            after = {
+                "is_enabled": is_enabled,
+                "dead_reason": None if is_enabled else found.dead_reason,
+            }
+            self._audit(connection, action, "job", found.name, before=before, after=after)
         return found
 
     def _set_paused(self, is_paused: bool) -> None:
         with self.database.transaction() as connection:
+            was_paused = bool(store_flags.get_flag(connection, store_flags.PAUSED, False))
             store_flags.set_flag(connection, store_flags.PAUSED, is_paused, self.clock.now())
+            self._audit_paused(connection, was_paused, is_paused)
 
     # --- dependencies between jobs -------------------------------------------------------
 
@@ -693,12 +756,14 @@ class Cronwell:
 
     def diff_versions(self, job: int | str, old: int, new: int | None = None) -> str:
         """A unified diff from version ``old`` of the job's definition to version ``new``
-        (default: the latest), headed ``name@vN``; empty when they are the same."""
+        (default: the latest), headed ``name@vN``, secrets masked (one that changed reads
+        ``*** (changed)``); empty when they are the same."""
         with self.database.transaction(write=False) as connection:
             found = store_versions.find_job(connection, job)
             new = store_versions.latest_number(connection, found) if new is None else new
             before = store_versions.definition_of(connection, found, old)
             after = store_versions.definition_of(connection, found, new)
+        before, after = self.secret_keys.mask_definitions(before, after)
         return diff_definitions(found.name, (old, before), (new, after))
 
     def rollback(
@@ -751,6 +816,8 @@ class Cronwell:
                 raise VersionConflict(f"job {current.name!r} changed while being updated")
             keep_edges(connection, graph)
             _record(connection, {action: [current.id]}, author, message, now)
+            audited = _AUDITED_VERSIONS[action]
+            self._audit_job(connection, audited, current.name, before=current.spec, after=spec)
         return self.get_schedule(current.id)
 
     # --- operator controls ---------------------------------------------------------------
@@ -769,30 +836,41 @@ class Cronwell:
         zone. ``overlap``: allow, queue (the default: one at a time, oldest first) or forbid.
         ControlError on a bad range, or one of more than 10,000 due times."""
         done = controls.backfill(
-            self.database, self.clock.now(), job, start, end, overlap=overlap, dry_run=dry_run
+            self.database,
+            self.clock.now(),
+            job,
+            start,
+            end,
+            overlap=overlap,
+            dry_run=dry_run,
+            audit=self._control_audit(AuditAction.JOB_BACKFILL),
         )
         self._made(list(done.run_ids))
         return done
 
     def skip_next(self, job: int | str) -> datetime:
         """Skip the job's next due time (recorded as a run skipped by hand); returns it."""
-        return controls.skip_next(self.database, self.clock.now(), job)
+        audit = self._control_audit(AuditAction.JOB_SKIP_NEXT)
+        return controls.skip_next(self.database, self.clock.now(), job, audit=audit)
 
     def pause_until(self, job: int | str, until: datetime) -> datetime:
         """Pause the job until ``until``; then its first due time at or after ``until`` runs,
         and the due times before it are not run. Returns ``until`` in UTC."""
-        return controls.pause_until(self.database, self.clock.now(), job, until)
+        audit = self._control_audit(AuditAction.JOB_PAUSE)
+        return controls.pause_until(self.database, self.clock.now(), job, until, audit=audit)
 
     def resume_catching_up(self, job: int | str) -> datetime | None:
         """Resume the job where its planning stopped: due times missed while it was paused go
         through its misfire policy, as after downtime. Returns when it is next due."""
-        return controls.resume_catching_up(self.database, self.clock.now(), job)
+        audit = self._control_audit(AuditAction.JOB_RESUME)
+        return controls.resume_catching_up(self.database, self.clock.now(), job, audit=audit)
 
     def move_cursor(self, job: int | str, *, to: datetime) -> datetime | None:
         """Plan the job from ``to`` on: back in time, its due times since are planned again
         by its misfire policy; ahead, the ones before ``to`` are skipped. Returns when it is
         next due."""
-        return controls.move_cursor(self.database, self.clock.now(), job, to)
+        audit = self._control_audit(AuditAction.JOB_MOVE_CURSOR)
+        return controls.move_cursor(self.database, self.clock.now(), job, to, audit=audit)
 
     # --- templates -----------------------------------------------------------------------
 
@@ -805,6 +883,9 @@ class Cronwell:
             if store_templates.get_templates(connection, [name]):
                 raise TemplateExists(f"name: a template named {name!r} exists already")
             store_templates.put_template(connection, name, template.as_dict(), self.clock.now())
+            self._audit(
+                connection, AuditAction.TEMPLATE_CREATE, "template", name, after=template.as_dict()
+            )
         return template
 
     def update_template(
@@ -832,6 +913,15 @@ class Cronwell:
             graph = check_change(connection, changed=plan.update, was=was)
             said = message or f"template {name} changed"
             _record(connection, _carry_out(connection, plan, current, now), author, said, now)
+            self._audit(
+                connection,
+                AuditAction.TEMPLATE_UPDATE,
+                "template",
+                name,
+                before=stored[name],
+                after=template.as_dict(),
+            )
+            self._audit_plan(connection, plan, current)
             keep_edges(connection, graph)
             notify(connection, JOBS)
         return [spec.name for spec in plan.update]
@@ -854,8 +944,12 @@ class Cronwell:
             users = store_templates.jobs_using(connection, name)
             if users:
                 raise TemplateInUse(f"template {name!r} is used by {', '.join(users)}")
+            stored = store_templates.get_templates(connection, [name], lock=True)
             if not store_templates.delete_template(connection, name):
                 raise TemplateNotFound(f"template {name!r} does not exist")
+            self._audit(
+                connection, AuditAction.TEMPLATE_DELETE, "template", name, before=stored.get(name)
+            )
 
     def _templated_specs(
         self, connection: Any, specs: Sequence[JobSpec], given: Sequence[Template]
@@ -909,9 +1003,10 @@ class Cronwell:
             self.database,
             name,
             payload,
-            fired_by=fired_by if fired_by is not None else current_user(),
+            fired_by=fired_by if fired_by is not None else current_actor().name,
             now=self.clock.now(),
             specs=self._spec_of,
+            audit=self._event_audit,
         )
         if fired.run_ids:
             self._made(list(fired.run_ids))
@@ -921,12 +1016,17 @@ class Cronwell:
         with self._asked_lock:  # the cache is shared with the threads asking for runs
             return self._specs.get(job_id, version, canonical)
 
-    def _rerun(self, job: Job, row: Any) -> int:
-        """A run of ``row``'s job again now (trigger ``retry``) with its arguments; a run an
-        event made carries its event on, so its task gets the same payload. One transaction:
-        no worker claims the new run before it names the event."""
+    def _rerun(self, job: Job, row: Any, action: AuditAction) -> int:
+        """A run of ``row``'s job again now (trigger ``retry``) with its arguments, recorded
+        as ``action`` on ``row``; a run an event made carries its event on, so its task gets
+        the same payload. One transaction: no worker claims the new run before it names the
+        event."""
+
+        def audit(connection: Any, known: _AskedJob, ids: list[int]) -> None:
+            self._audit(connection, action, "run", row.id, after={"run_ids": ids})
+
         if row.event_id is None:
-            return self._run_now(job, Trigger.RETRY, row.args, row.kwargs)
+            return self._run_now(job, Trigger.RETRY, row.args, row.kwargs, audit=audit)
         now = self.clock.now()
         with self.database.transaction() as connection:
             known = self._read_job(connection, job.id, lock=True)
@@ -941,6 +1041,7 @@ class Cronwell:
                 look=True,
             )
             link_runs(connection, row.event_id, ids)
+            audit(connection, known, ids)
             notify(connection, RUNS)
         (run_id,) = self._made(ids)
         return run_id
@@ -950,7 +1051,15 @@ class Cronwell:
     def execute_now(self, job: int | str) -> Executed:
         """Make a run of the job now and execute it in this process to its end, recorded like
         any other run (trigger ``exec``); see ``cronwell.engine.direct``."""
-        return execute_job(self.database, self.clock, job, lease=self.lease, grace=self.grace)
+        return execute_job(
+            self.database,
+            self.clock,
+            job,
+            lease=self.lease,
+            grace=self.grace,
+            secret_keys=self.secret_keys,
+            audit=self._exec_audit,
+        )
 
     # --- users and tokens ----------------------------------------------------------------
 
@@ -958,9 +1067,11 @@ class Cronwell:
         """Store a user with ``role``; see ``cronwell.store.auth``. Raises AuthError for an
         unknown role or a name that is empty or taken."""
         with self.database.transaction() as connection:
-            return store_auth.add_user(
+            added = store_auth.add_user(
                 connection, name, parse_role(role), now=self.clock.now(), password=password
             )
+            self._audit(connection, AuditAction.USER_ADD, "user", name, after=_user_state(added))
+            return added
 
     def list_users(self) -> list[UserRow]:
         with self.database.transaction(write=False) as connection:
@@ -969,7 +1080,12 @@ class Cronwell:
     def disable_user(self, name: str) -> bool:
         """Disable ``name`` and so its tokens; False if it was disabled already."""
         with self.database.transaction() as connection:
-            return store_auth.disable_user(connection, name, now=self.clock.now())
+            is_disabled = store_auth.disable_user(connection, name, now=self.clock.now())
+            if is_disabled:
+                before, after = {"is_disabled": False}, {"is_disabled": True}
+                action = AuditAction.USER_DISABLE
+                self._audit(connection, action, "user", name, before=before, after=after)
+            return is_disabled
 
     def create_token(
         self,
@@ -987,7 +1103,7 @@ class Cronwell:
         if expires_in is not None:
             expires_at = now + expires_in
         with self.database.transaction() as connection:
-            return store_auth.create_token(
+            made = store_auth.create_token(
                 connection,
                 parse_role(role),
                 now=now,
@@ -995,6 +1111,9 @@ class Cronwell:
                 name=name,
                 expires_at=expires_at,
             )
+            after = _token_state(made.row)
+            self._audit(connection, AuditAction.TOKEN_CREATE, "token", made.row.id, after=after)
+            return made
 
     def list_tokens(self) -> list[TokenRow]:
         with self.database.transaction(write=False) as connection:
@@ -1003,7 +1122,13 @@ class Cronwell:
     def revoke_token(self, token_id: int) -> bool:
         """Revoke a token; False if it was revoked already, AuthError if it does not exist."""
         with self.database.transaction() as connection:
-            return store_auth.revoke_token(connection, token_id, now=self.clock.now())
+            is_revoked = store_auth.revoke_token(connection, token_id, now=self.clock.now())
+            if is_revoked:
+                after = _token_state(store_auth.get_token(connection, token_id))
+                before = after | {"revoked_at": None}
+                action = AuditAction.TOKEN_REVOKE
+                self._audit(connection, action, "token", token_id, before=before, after=after)
+            return is_revoked
 
     def authenticate(self, token: str) -> Principal | None:
         """Who ``token`` speaks for now, or None (unknown, revoked, expired, user disabled).
@@ -1140,6 +1265,209 @@ class Cronwell:
         """Whether everything is paused (``pause``): no job fires until ``resume``."""
         with self.database.transaction(write=False) as connection:
             return bool(store_flags.get_flag(connection, store_flags.PAUSED, False))
+
+    # --- audit ---------------------------------------------------------------------------
+
+    def list_audit(
+        self,
+        *,
+        actor: str | None = None,
+        action: AuditAction | str | None = None,
+        object_type: str | None = None,
+        object_id: str | int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = store_audit.DEFAULT_LIMIT,
+        before_id: int | None = None,
+    ) -> list[AuditRecord]:
+        """Audit records newest first, by the filters given (see ``store.audit.list_audit``)."""
+        with self.database.transaction(write=False) as connection:
+            return store_audit.list_audit(
+                connection,
+                actor=actor,
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                since=since,
+                until=until,
+                limit=limit,
+                before_id=before_id,
+            )
+
+    def masked_definition(self, definition: JobSpec | Mapping[str, Any]) -> dict[str, Any]:
+        """A job definition as it may be shown: canonical, with the values of its kwargs,
+        env and metadata under secret keys masked. The stored definition keeps them."""
+        canonical = definition.canonical() if isinstance(definition, JobSpec) else definition
+        return self.secret_keys.mask_definition(canonical)
+
+    def login(
+        self, name: str, password: str, *, expires_in: timedelta = timedelta(hours=12)
+    ) -> tuple[str, TokenRow]:
+        """A token for user ``name`` with the user's role, expiring after ``expires_in``,
+        if ``password`` is the user's and the user is enabled; else LoginFailed, the same
+        for every reason. Both outcomes are recorded; a failure's record commits though the
+        login fails."""
+        now = self.clock.now()
+        with self.database.transaction(write=False) as connection:
+            user = store_logins.find_login(connection, name)
+        # scrypt runs outside the transaction: no write lock is held while it works. An
+        # unknown user is checked against a stand-in, so timing does not tell them apart.
+        is_right = verify_password(
+            password, user.password_hash if user else store_logins.stand_in()
+        )
+        if user is not None and is_right:
+            try:
+                return self._logged_in(user.row, now + expires_in)
+            except AuthError:  # disabled since it was read
+                pass
+        with self.database.transaction() as connection, acting_as(self._login_actor(name)):
+            self._audit(connection, AuditAction.LOGIN_FAILED, "user", name)
+        raise LoginFailed("name or password is wrong")
+
+    def _logged_in(self, user: UserRow, expires_at: datetime) -> tuple[str, TokenRow]:
+        with (
+            self.database.transaction() as connection,
+            acting_as(self._login_actor(user.name, user.role)),
+        ):
+            made = store_auth.create_token(
+                connection,
+                user.role,
+                now=self.clock.now(),
+                user=user.name,
+                name="login",
+                expires_at=expires_at,
+            )
+            after = _token_state(made.row)
+            self._audit(connection, AuditAction.LOGIN, "user", user.name, after=after)
+        return made.token, made.row
+
+    @staticmethod
+    def _login_actor(name: str, role: Role | None = None) -> Actor:
+        """Who logs in acts as the name given, through the edge the call came by."""
+        return Actor(name=name, role=None if role is None else role.value, via=current_actor().via)
+
+    def _audit(
+        self,
+        connection: Any,
+        action: AuditAction,
+        object_type: str,
+        object_id: str | int,
+        *,
+        before: Any = None,
+        after: Any = None,
+        detail: Any = None,
+    ) -> None:
+        """Record a change by the current actor, at the clock's now, in ``connection``'s
+        transaction: the change's own."""
+        store_audit.record(
+            connection,
+            actor=current_actor(),
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            at=self.clock.now(),
+            before=before,
+            after=after,
+            detail=detail,
+            secret_keys=self.secret_keys,
+        )
+
+    def _audit_job(
+        self,
+        connection: Any,
+        action: AuditAction,
+        name: str,
+        *,
+        before: JobSpec | None = None,
+        after: JobSpec | None = None,
+    ) -> None:
+        """Record a change of job ``name``, with its definitions before and after, masked."""
+
+        def shown(spec: JobSpec | None) -> dict[str, Any] | None:
+            return None if spec is None else self.masked_definition(spec)
+
+        self._audit(connection, action, "job", name, before=shown(before), after=shown(after))
+
+    def _audit_plan(self, connection: Any, plan: Plan, current: Mapping[str, JobRow]) -> None:
+        """One record per job an apply (or a template's change) created, updated or deleted."""
+
+        def was(name: str) -> JobSpec:
+            return JobSpec.from_canonical(current[name].spec)
+
+        for spec in plan.create:
+            self._audit_job(connection, AuditAction.JOB_CREATE, spec.name, after=spec)
+        for spec in plan.update:
+            before = was(spec.name)
+            self._audit_job(
+                connection, AuditAction.JOB_UPDATE, spec.name, before=before, after=spec
+            )
+        for name in plan.delete:
+            self._audit_job(connection, AuditAction.JOB_DELETE, name, before=was(name))
+
+    def _audit_template(self, connection: Any, name: str, template: Template) -> None:
+        """Record a template an apply is about to store: created, or changed from the stored."""
+        before = store_templates.get_templates(connection, [name]).get(name)
+        action = AuditAction.TEMPLATE_CREATE if before is None else AuditAction.TEMPLATE_UPDATE
+        self._audit(connection, action, "template", name, before=before, after=template.as_dict())
+
+    def _audit_paused(self, connection: Any, was_paused: bool, is_paused: bool) -> None:
+        action = AuditAction.SCHEDULER_PAUSE if is_paused else AuditAction.SCHEDULER_RESUME
+        before, after = {"is_paused": was_paused}, {"is_paused": is_paused}
+        self._audit(connection, action, "scheduler", "scheduler", before=before, after=after)
+
+    def _trigger_audit(self, detail: dict[str, Any]) -> _AskAudit:
+        def audit(connection: Any, known: _AskedJob, ids: list[int]) -> None:
+            name = known.spec.name
+            self._audit(
+                connection,
+                AuditAction.JOB_TRIGGER,
+                "job",
+                name,
+                after={"run_ids": ids},
+                detail=detail,
+            )
+
+        return audit
+
+    def _control_audit(self, action: AuditAction) -> controls.Audit:
+        def audit(connection: Any, name: str, before: Any, after: Any) -> None:
+            self._audit(connection, action, "job", name, before=before, after=after)
+
+        return audit
+
+    def _exec_audit(self, connection: Any, name: str, run_id: int) -> None:
+        after, detail = {"run_ids": [run_id]}, {"exec": True}
+        self._audit(connection, AuditAction.JOB_TRIGGER, "job", name, after=after, detail=detail)
+
+    def _event_audit(self, connection: Any, fired: FiredEvent, payload: Any) -> None:
+        after = {"name": fired.name, "payload": payload, "run_ids": list(fired.run_ids)}
+        self._audit(connection, AuditAction.EVENT_FIRE, "event", fired.id, after=after)
+
+
+# What a redefinition (``_redefine``) is recorded as.
+_AUDITED_VERSIONS = {
+    VersionAction.UPDATE: AuditAction.JOB_UPDATE,
+    VersionAction.ROLLBACK: AuditAction.JOB_ROLLBACK,
+}
+
+
+def _user_state(user: UserRow) -> dict[str, Any]:
+    """What an audit record keeps of a user: never a password or its hash. (A key that
+    named a password would have its value masked, so none does.)"""
+    signs_in_with = "password" if user.has_password else "token"
+    return {"name": user.name, "role": user.role.value, "signs_in_with": signs_in_with}
+
+
+def _token_state(token: TokenRow) -> dict[str, Any]:
+    """What an audit record keeps of a token: never the token or its hash."""
+    return {
+        "id": token.id,
+        "name": token.name,
+        "user": token.user,
+        "role": token.role.value,
+        "expires_at": token.expires_at,
+        "revoked_at": token.revoked_at,
+    }
 
 
 def _templated(connection: Any, definition: Mapping[str, Any]) -> dict[str, Any]:

@@ -4,27 +4,21 @@ definitions. What is stored, and how, is ``cronwell.store.versions``."""
 from __future__ import annotations
 
 import difflib
-import getpass
 import json
 from collections.abc import Mapping
 from typing import Any
 
-UNKNOWN_AUTHOR = "unknown"
+from cronwell.audit import UNKNOWN, current_actor, current_user
 
-
-def current_user() -> str | None:
-    """The operating system's user running this process, if the system can tell."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no user name in the environment or the password database
-        return None
+UNKNOWN_AUTHOR = UNKNOWN
+__all__ = ["UNKNOWN_AUTHOR", "author_or_default", "current_user", "diff_definitions"]
 
 
 def author_or_default(author: str | None) -> str:
-    """``author`` if given, else the operating system's user running this process: the CLI
-    and a Python script act for whoever runs them. A service acting for others (a web API)
-    passes the name it authenticated."""
-    return author or current_user() or UNKNOWN_AUTHOR
+    """``author`` if given, else the current actor (``cronwell.audit``): the operating
+    system's user for the CLI and a Python script, the authenticated user for the web API,
+    which sets the actor for each request."""
+    return author or current_actor().name
 
 
 def diff_definitions(

@@ -16,7 +16,7 @@ from cronwell.lifecycle import RunStatus, Trigger
 from cronwell.spec import JobSpec
 from cronwell.store.database import Database
 from cronwell.store.jobs import insert_job
-from cronwell.store.tables import attempts, events, runs
+from cronwell.store.tables import attempts, audit, events, runs
 
 CRONWELL = [sys.executable, "-c", "from cronwell.cli import entry_point; entry_point()"]
 
@@ -55,6 +55,16 @@ def history(database: Database, days_ago: list[int]) -> None:
                 insert(attempts).values(run_id=run_id, number=1, status="succeeded", started_at=due)
             )
             connection.execute(insert(events).values(name="upload", fired_at=due))
+            connection.execute(
+                insert(audit).values(
+                    at=due,
+                    actor="ana",
+                    via="cli",
+                    action="job.pause",
+                    object_type="job",
+                    object_id="sync",
+                )
+            )
 
 
 def count(database: Database, table: object) -> int:
@@ -65,17 +75,25 @@ def count(database: Database, table: object) -> int:
 def test_a_dry_run_shows_what_would_go_and_prune_removes_it(
     tmp_path: Path, database_url: str, database: Database
 ) -> None:
-    history(database, [200, 150, 120, 30, 1])
+    history(database, [400, 150, 120, 30, 1])
     options = ["--database", database_url, "--keep-last", "3"]
 
     dry = cronwell(tmp_path, "prune", "--dry-run", *options)
     assert dry.returncode == 0, dry.stderr
-    assert dry.stdout.strip() == "would prune 2 runs, 2 attempts and 3 events (dry run)"
+    said = "would prune 2 runs, 2 attempts, 3 events and 1 audit record (dry run)"
+    assert dry.stdout.strip() == said
     assert (count(database, runs), count(database, events)) == (5, 5)
 
     done = cronwell(tmp_path, "prune", "--json", *options)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"dry_run": False, "runs": 2, "attempts": 2, "events": 3}
+    assert json.loads(done.stdout) == {
+        "dry_run": False,
+        "runs": 2,
+        "attempts": 2,
+        "events": 3,
+        "audit": 1,
+    }
+    assert count(database, audit) == 4
     assert (count(database, runs), count(database, attempts), count(database, events)) == (3, 3, 2)
 
 
@@ -85,10 +103,10 @@ def test_never_keeps_that_kind_and_limits_are_read_like_other_durations(
     history(database, [200, 1])
     done = cronwell(
         tmp_path, "prune", "--database", database_url, "--keep-last", "0",
-        "--runs-older-than", "never", "--events-older-than", "1w",
+        "--runs-older-than", "never", "--events-older-than", "1w", "--audit-older-than", "1w",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "pruned 0 runs, 0 attempts and 1 event"
+    assert done.stdout.strip() == "pruned 0 runs, 0 attempts, 1 event and 1 audit record"
 
 
 @pytest.mark.parametrize(
@@ -96,6 +114,7 @@ def test_never_keeps_that_kind_and_limits_are_read_like_other_durations(
     [
         ("--runs-older-than", "5x", "cronwell: --runs-older-than: '5x' is not a duration"),
         ("--events-older-than", "0s", "cronwell: --events-older-than: '0s' must be longer"),
+        ("--audit-older-than", "soon", "cronwell: --audit-older-than: 'soon' is not a duration"),
         ("--keep-last", "-1", "cronwell: Invalid value for '--keep-last': -1 is not in the range"),
     ],
 )

@@ -11,11 +11,13 @@ from pathlib import Path
 
 import click
 
+from cronwell.audit import VIA_CLI, Actor, acting_as, current_actor
 from cronwell.cli import (
     controls,  # noqa: F401  (adds its commands to `jobs`)
     versions,  # noqa: F401  (adds its commands to `jobs`)
 )
 from cronwell.cli.apply import apply
+from cronwell.cli.audit import audit
 from cronwell.cli.auth import tokens, users
 from cronwell.cli.crontab import crontab, exec_job
 from cronwell.cli.errors import InputError
@@ -60,6 +62,7 @@ for command in (
     tokens,
     prune,
     serve,
+    audit,
 ):
     cli.add_command(command)
 
@@ -71,10 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     here = str(Path.cwd())
     if here not in sys.path:
         sys.path.insert(0, here)
+    # What the command changes is recorded as done by the user running it, from the CLI.
+    actor = Actor(name=current_actor().name, via=VIA_CLI)
     try:
         # Without standalone mode click returns the code of a command's Exit (``cronwell
         # exec`` exits with its task's); commands themselves return None.
-        code = cli.main(args=argv, prog_name="cronwell", standalone_mode=False)
+        with acting_as(actor):
+            code = cli.main(args=argv, prog_name="cronwell", standalone_mode=False)
     except InputError as error:
         return _refuse(*error.lines)
     except click.UsageError as error:

@@ -11,6 +11,7 @@ import click
 
 from cronwell.app import Cronwell
 from cronwell.cli.errors import InputError
+from cronwell.cli.masking import masked_event
 from cronwell.cli.options import (
     database_option,
     json_option,
@@ -81,7 +82,8 @@ def events_list(database: str | None, as_json: bool, name: str | None, limit: in
     app = open_app(database)
     with app.database.transaction(write=False) as connection:
         found = list_events(connection, name=name, limit=limit)
-    print_rows([asdict(row) for row in found], EVENT_COLUMNS, as_json)
+    rows = [masked_event(app.secret_keys, asdict(row)) for row in found]
+    print_rows(rows, EVENT_COLUMNS, as_json)
 
 
 @events.command("show")
@@ -89,8 +91,10 @@ def events_list(database: str | None, as_json: bool, name: str | None, limit: in
 @database_option
 def events_show(event_id: int, database: str | None) -> None:
     """EVENT with its payload, who fired it, and the runs it made with their statuses."""
-    found, made = _event_and_runs(open_app(database), event_id)
-    shown = asdict(found) | {"run_details": [asdict(run) for run in made]}
+    app = open_app(database)
+    found, made = _event_and_runs(app, event_id)
+    shown = masked_event(app.secret_keys, asdict(found))
+    shown["run_details"] = [asdict(run) for run in made]
     click.echo(json.dumps(shown, indent=2, default=json_value))
 
 

@@ -11,6 +11,7 @@ import click
 
 from cronwell.app import Cronwell, JobNotFound, RunEnded, RunNotFound
 from cronwell.cli.errors import InputError
+from cronwell.cli.masking import masked_run
 from cronwell.cli.options import (
     database_option,
     json_option,
@@ -55,7 +56,7 @@ def runs_show(run_id: int, database: str | None) -> None:
         tried = attempts_of(connection, run_id)
     if found is None:
         raise InputError(f"RUN: run {run_id} does not exist")
-    shown = asdict(found) | {"attempt_details": [asdict(attempt) for attempt in tried]}
+    shown = masked_run(app.secret_keys, asdict(found), [asdict(attempt) for attempt in tried])
     click.echo(json.dumps(shown, indent=2, default=json_value))
 
 

@@ -52,7 +52,7 @@ def jobs_show(job: str, database: str | None) -> None:
     found = _job(app, job)
     shown = {
         **job_fields(found),
-        "definition": found.spec.canonical(),
+        "definition": app.masked_definition(found.spec),
         "status": app.get_schedule_status(found.id),
         "next_run_times": app.get_next_run_times(found.id, 5),
     }

@@ -42,6 +42,14 @@ NEVER = "never"
     metavar="DURATION",
     help="Events fired longer ago go, unless an active run still reads one; 'never' keeps all.",
 )
+@click.option(
+    "--audit-older-than",
+    "audit_age",
+    default="365d",
+    show_default=True,
+    metavar="DURATION",
+    help="Audit records made longer ago go; 'never' keeps all.",
+)
 @database_option
 @json_option
 def prune(
@@ -50,14 +58,17 @@ def prune(
     runs_age: str,
     keep_last: int,
     events_age: str,
+    audit_age: str,
     database: str | None,
     as_json: bool,
 ) -> None:
-    """Delete old finished runs, their attempts and old events (job versions always stay)."""
+    """Delete old finished runs, their attempts, old events and old audit records (job
+    versions always stay)."""
     retention = Retention(
         runs_older_than=_age(runs_age, "--runs-older-than"),
         keep_last_runs=keep_last,
         events_older_than=_age(events_age, "--events-older-than"),
+        audit_older_than=_age(audit_age, "--audit-older-than"),
     )
     app = open_app(database)
     try:
@@ -81,7 +92,7 @@ def _age(value: str, option: str) -> timedelta | None:
 
 def _said(pruned: Pruned, dry_run: bool) -> str:
     counts = (
-        f"{counted(pruned.runs, 'run')}, {counted(pruned.attempts, 'attempt')} "
-        f"and {counted(pruned.events, 'event')}"
+        f"{counted(pruned.runs, 'run')}, {counted(pruned.attempts, 'attempt')}, "
+        f"{counted(pruned.events, 'event')} and {counted(pruned.audit, 'audit record')}"
     )
     return f"would prune {counts} (dry run)" if dry_run else f"pruned {counts}"

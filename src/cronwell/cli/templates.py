@@ -9,6 +9,7 @@ import click
 
 from cronwell.app import Cronwell, TemplateInUse, TemplateNotFound
 from cronwell.cli.errors import InputError
+from cronwell.cli.masking import masked_template
 from cronwell.cli.options import database_option, json_option, json_value, open_app, print_rows
 from cronwell.templates import Template
 
@@ -47,7 +48,10 @@ def templates_show(template: str, database: str | None) -> None:
     """TEMPLATE's fields and the jobs that use it, as JSON."""
     app = open_app(database)
     found = _template(app, template)
-    shown = {**found.as_dict(), "jobs": _users(app).get(found.name, [])}
+    shown = {
+        **masked_template(app.secret_keys, found.as_dict()),
+        "jobs": _users(app).get(found.name, []),
+    }
     click.echo(json.dumps(shown, indent=2, default=json_value))
 
 

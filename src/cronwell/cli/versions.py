@@ -46,7 +46,7 @@ def jobs_versions(job: str, number: int | None, database: str | None, as_json: b
             rows = [{**row, "when": row["created_at"], "who": row["author"]} for row in rows]
         print_rows(rows, VERSION_COLUMNS, as_json)
         return
-    definition = _refusing(lambda: app.get_version(job, number), job).canonical()
+    definition = app.masked_definition(_refusing(lambda: app.get_version(job, number), job))
     (version,) = [each for each in found if each.number == number]
     shown = {**_fields(version), "definition": definition}
     click.echo(json.dumps(shown, indent=2, default=json_value))

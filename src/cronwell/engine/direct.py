@@ -11,6 +11,7 @@ with the reason ``paused``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,11 +20,15 @@ from sqlalchemy import Connection
 from cronwell.engine.clock import Clock
 from cronwell.engine.worker import GRACE, LEASE, Worker
 from cronwell.lifecycle import RunStatus, SkipReason, Trigger
+from cronwell.policies.secrets import SecretKeys
 from cronwell.spec import JobSpec
 from cronwell.store.database import Database
 from cronwell.store.history import AttemptRow, RunRow, attempts_of, find_run
 from cronwell.store.jobs import JobRow, get_job
 from cronwell.store.runs import ClaimedRun, NewRun, claim_run, insert_asked_runs
+
+# Records the run made (connection, job name, run id) in the transaction that makes it.
+Audit = Callable[[Connection, str, int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,16 +48,26 @@ def execute_job(
     *,
     lease: timedelta = LEASE,
     grace: timedelta = GRACE,
+    secret_keys: SecretKeys | None = None,
+    audit: Audit | None = None,
 ) -> Executed:
-    """Make a run of ``job`` now, execute it here to its end, and say how it went. Raises
-    JobNotFound for a job that does not exist."""
+    """Make a run of ``job`` now (recorded by ``audit``), execute it here to its end, and say
+    how it went. Raises JobNotFound for a job that does not exist."""
     with database.transaction() as connection:
         row = get_job(connection, job, lock=True)
         spec = JobSpec.from_canonical(row.spec)
         worker = Worker(
-            database, clock, queues=(row.queue,), concurrency=1, lease=lease, grace=grace
+            database,
+            clock,
+            queues=(row.queue,),
+            concurrency=1,
+            lease=lease,
+            grace=grace,
+            secret_keys=secret_keys,
         )
         run_id = _make_run(connection, row, spec, clock.now())
+        if audit is not None:
+            audit(connection, row.name, run_id)
         claimed = claim_run(connection, run_id, owner=worker.id, now=clock.now(), lease=lease)
     _execute(worker, claimed, spec)
     with database.transaction(write=False) as connection:

@@ -54,6 +54,10 @@ class FiredEvent:
     is_paused: bool = False
 
 
+# Records a firing (connection, the event fired, its payload) in the firing's transaction.
+Audit = Callable[[Connection, FiredEvent, Any], None]
+
+
 def check_event(name: str, payload: Any) -> None:
     """Raise EventError unless ``name`` is an event name a schedule can listen to and
     ``payload`` is a JSON value (no NaN or infinity) of at most PAYLOAD_LIMIT bytes."""
@@ -81,15 +85,20 @@ def fire_event(
     fired_by: str | None,
     now: datetime,
     specs: SpecOf,
+    audit: Audit | None = None,
 ) -> FiredEvent:
-    """Store the event and make its runs in one transaction (see the module). A transaction
-    that finds an instant taken by another (a run asked for by hand in the same microsecond)
-    is tried again, looking at the instants held first."""
+    """Store the event and make its runs in one transaction (see the module), which
+    ``audit`` records the firing in. A transaction that finds an instant taken by another
+    (a run asked for by hand in the same microsecond) is tried again, looking at the
+    instants held first."""
     check_event(name, payload)
     for attempt in range(_TRIES):
         try:
             with database.transaction() as connection:
-                return _fire(connection, name, payload, fired_by=fired_by, now=now, specs=specs)
+                fired = _fire(connection, name, payload, fired_by=fired_by, now=now, specs=specs)
+                if audit is not None:
+                    audit(connection, fired, payload)
+                return fired
         except InstantTaken:
             if attempt == _TRIES - 1:
                 raise

@@ -46,10 +46,11 @@ class Pruner:
         pruned = prune(self.database, self.retention, now, dry_run=False)
         if pruned != Pruned():
             log.info(
-                "pruned %d runs, %d attempts and %d events",
+                "pruned %d runs, %d attempts, %d events and %d audit records",
                 pruned.runs,
                 pruned.attempts,
                 pruned.events,
+                pruned.audit,
                 extra={"event": "retention.pruned"},
             )
         self.passed.set()

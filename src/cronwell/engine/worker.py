@@ -46,9 +46,11 @@ from cronwell.engine.execute import (
     start_in_thread,
 )
 from cronwell.engine.loops import Backoff, survive, try_once
+from cronwell.engine.masking import masked_outcome, secret_keys_from_env
 from cronwell.engine.specs import SpecCache
 from cronwell.lifecycle import AttemptStatus, RunStatus, Trigger
 from cronwell.policies import OverlapPolicy, Settlement, settle
+from cronwell.policies.secrets import SecretKeys
 from cronwell.spec import JobSpec, Mode, OnDead
 from cronwell.store.database import Database
 from cronwell.store.events import events_of_runs
@@ -90,8 +92,11 @@ class Worker:
         lease: timedelta = LEASE,
         grace: timedelta = GRACE,
         rand: Callable[[], float] = random.random,
+        secret_keys: SecretKeys | None = None,
     ) -> None:
         self.id = secrets.token_hex(16)
+        # Which keys' values are masked in a task's output and error before they are stored.
+        self.secret_keys = secret_keys or secret_keys_from_env()
         self.database = database
         self.clock = clock or SystemClock()
         self.queues = tuple(queues)
@@ -525,6 +530,7 @@ class Worker:
         self, run: ClaimedRun, spec: JobSpec, future: Future[None] | None, outcome: Outcome
     ) -> None:
         """Queue how an attempt ended, with what becomes of its run, for the loop to settle."""
+        outcome = masked_outcome(outcome, self.secret_keys)
         try:
             settled = settle(
                 spec.retry,

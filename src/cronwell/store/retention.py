@@ -1,10 +1,10 @@
-"""Pruning: the finished runs (with their attempts, output and logs) and the events that a
-retention policy lets go.
+"""Pruning: the finished runs (with their attempts, output and logs), the events and the
+audit records that a retention policy lets go.
 
 Each batch of at most ``BATCH`` ids is its own transaction, so a first prune of a big store
 holds the write lock briefly and often, never for one huge delete. Job versions are never
-pruned: change control keeps every one. When audit records exist, their pruning belongs here
-beside runs and events, with a limit of their own in the policy.
+pruned: change control keeps every one. Audit records go by age alone, with a limit of their
+own (a year by default); this is the one place that deletes them.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Select, and_, delete, func, or_, select
 from cronwell.lifecycle import ACTIVE, FINISHED
 from cronwell.policies.retention import Retention
 from cronwell.store.database import Database
-from cronwell.store.tables import attempts, events, runs
+from cronwell.store.tables import attempts, audit, events, runs
 
 BATCH = 1_000
 
@@ -32,10 +32,14 @@ class Pruned:
     runs: int = 0
     attempts: int = 0
     events: int = 0
+    audit: int = 0  # audit records
 
     def __add__(self, other: Pruned) -> Pruned:
         return Pruned(
-            self.runs + other.runs, self.attempts + other.attempts, self.events + other.events
+            self.runs + other.runs,
+            self.attempts + other.attempts,
+            self.events + other.events,
+            self.audit + other.audit,
         )
 
 
@@ -49,13 +53,13 @@ def prune(database: Database, retention: Retention, now: datetime, *, dry_run: b
         with database.transaction() as connection:
             pruned = prune_batch(connection, retention, now)
         total += pruned
-        if pruned.runs < BATCH and pruned.events < BATCH:
+        if max(pruned.runs, pruned.events, pruned.audit) < BATCH:
             return total
 
 
 def count(connection: Connection, retention: Retention, now: datetime) -> Pruned:
-    """What ``prune`` would delete: a count each of the runs, their attempts and the events,
-    read in the caller's transaction."""
+    """What ``prune`` would delete: a count each of the runs, their attempts, the events and
+    the audit records, read in the caller's transaction."""
     run_ids = _expired_runs(retention, now)
     event_ids = _expired_events(retention, now)
     pruned = Pruned()
@@ -71,11 +75,16 @@ def count(connection: Connection, retention: Retention, now: datetime) -> Pruned
     if event_ids is not None:
         found = connection.scalar(select(func.count()).select_from(event_ids.subquery()))
         pruned += Pruned(events=found or 0)
+    audit_ids = _expired_audit(retention, now)
+    if audit_ids is not None:
+        found = connection.scalar(select(func.count()).select_from(audit_ids.subquery()))
+        pruned += Pruned(audit=found or 0)
     return pruned
 
 
 def prune_batch(connection: Connection, retention: Retention, now: datetime) -> Pruned:
-    """Delete up to ``BATCH`` expired runs with their attempts, and up to ``BATCH`` events."""
+    """Delete up to ``BATCH`` expired runs with their attempts, up to ``BATCH`` events and up
+    to ``BATCH`` audit records."""
     pruned = Pruned()
     run_query = _expired_runs(retention, now)
     if run_query is not None:
@@ -91,6 +100,12 @@ def prune_batch(connection: Connection, retention: Retention, now: datetime) -> 
         if ids:
             connection.execute(delete(events).where(events.c.id.in_(ids)))
             pruned += Pruned(events=len(ids))
+    audit_query = _expired_audit(retention, now)
+    if audit_query is not None:
+        ids = list(connection.scalars(audit_query.order_by(audit.c.id).limit(BATCH)))
+        if ids:
+            connection.execute(delete(audit).where(audit.c.id.in_(ids)))
+            pruned += Pruned(audit=len(ids))
     return pruned
 
 
@@ -135,3 +150,11 @@ def _expired_events(retention: Retention, now: datetime) -> Select[tuple[int]] |
         return None
     in_use = select(runs.c.id).where(runs.c.event_id == events.c.id, runs.c.status.in_(_ACTIVE))
     return select(events.c.id).where(events.c.fired_at < cutoff, ~in_use.exists())
+
+
+def _expired_audit(retention: Retention, now: datetime) -> Select[tuple[int]] | None:
+    """Audit records made before the cutoff (found by ix_audit_at)."""
+    cutoff = retention.audit_cutoff(now)
+    if cutoff is None:
+        return None
+    return select(audit.c.id).where(audit.c.at < cutoff)

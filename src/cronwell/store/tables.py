@@ -277,3 +277,24 @@ api_tokens = Table(
 )
 Index("ix_api_tokens_user_id", api_tokens.c.user_id)
 Index("ix_events_fired_at", events.c.fired_at)  # what a prune looks for
+
+# The audit trail: one row per change, written in the change's own transaction, never
+# updated; only retention deletes rows. Secrets in before/after/detail are stored masked.
+# Actions hold the values of cronwell.audit.AuditAction.
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("role", String(20), nullable=True),
+    Column("via", String(20), nullable=False),
+    Column("action", String(50), nullable=False),
+    Column("object_type", String(50), nullable=False),
+    Column("object_id", String(200), nullable=False),
+    Column("before", JSON(none_as_null=True), nullable=True),
+    Column("after", JSON(none_as_null=True), nullable=True),
+    Column("detail", JSON(none_as_null=True), nullable=True),
+)
+Index("ix_audit_at", audit.c.at)
+Index("ix_audit_object_type", audit.c.object_type, audit.c.object_id)

@@ -12,7 +12,7 @@ from importlib.metadata import version
 from fastapi import APIRouter, Depends, FastAPI
 
 from cronwell.app import Cronwell
-from cronwell.web import access, cluster, errors, events, jobs, runs, system, versions
+from cronwell.web import access, audit, cluster, errors, events, jobs, runs, system, versions
 from cronwell.web.security import WebState, authorize
 
 PREFIX = "/api/v1"
@@ -22,6 +22,7 @@ ROUTERS = (
     events.router,
     cluster.router,
     access.router,
+    audit.router,
     jobs.router,
     versions.router,
 )

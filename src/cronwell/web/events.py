@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Path, Query
 from pydantic import BaseModel, field_validator
 
 from cronwell.engine.events import NAME_LIMIT
+from cronwell.policies.secrets import SecretKeys
 from cronwell.store.events import EventRow
 from cronwell.store.history import RunRow
 from cronwell.web.params import Instant, Limit, Name, Offset, PathId, storable_json
@@ -73,9 +74,10 @@ def fire_event(
     """Fire the event: every live, enabled job whose schedule is ``event NAME`` gets a run
     now, decided by its overlap policy; the event is stored with who fired it."""
     payload = None if firing is None else firing.payload
-    fired = app.trigger_event(name, payload, fired_by=_who(caller.user, caller.token_id))
+    fired = app.trigger_event(name, payload)  # fired by the caller: the actor of this request
     found, made = app.get_event(fired.id)
-    return Fired(**event_body(found, made).model_dump(), is_paused=fired.is_paused)
+    body = event_body(found, made, app.secret_keys)
+    return Fired(**body.model_dump(), is_paused=fired.is_paused)
 
 
 @router.get("/events")
@@ -91,31 +93,29 @@ def list_events(
 ) -> EventList:
     """Events fired, the newest first, each with how many runs it made."""
     page = app.find_events(name=name, since=since, until=until, limit=limit, offset=offset)
-    return EventList(items=[event_item(row) for row in page.items], total=page.total)
+    return EventList(
+        items=[event_item(row, app.secret_keys) for row in page.items], total=page.total
+    )
 
 
 @router.get("/events/{event_id}")
 def get_event(event_id: PathId, caller: Caller, app: App) -> EventBody:
     """The event with its payload, who fired it, and the runs it made."""
-    return event_body(*app.get_event(event_id))
+    return event_body(*app.get_event(event_id), app.secret_keys)
 
 
-def event_item(row: EventRow) -> EventItem:
-    """The one shape an event leaves the API in: where masking of its payload belongs."""
+def event_item(row: EventRow, keys: SecretKeys) -> EventItem:
+    """The one shape an event leaves the API in, its payload's secrets masked."""
     return EventItem(
         id=row.id,
         name=row.name,
-        payload=row.payload,
+        payload=keys.mask_mapping(row.payload),
         fired_at=row.fired_at,
         fired_by=row.fired_by,
         run_count=row.runs,
     )
 
 
-def event_body(row: EventRow, made: list[RunRow]) -> EventBody:
-    return EventBody(**event_item(row).model_dump(), runs=[run_item(run) for run in made])
-
-
-def _who(user: str | None, token_id: int) -> str:
-    # A service token has no user: name the token, never the server's own account.
-    return user if user is not None else f"token {token_id}"
+def event_body(row: EventRow, made: list[RunRow], keys: SecretKeys) -> EventBody:
+    item = event_item(row, keys)
+    return EventBody(**item.model_dump(), runs=[run_item(run) for run in made])

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel
 
 from cronwell.lifecycle import RunStatus, Trigger
+from cronwell.policies.secrets import SecretKeys
 from cronwell.store.history import AttemptRow, RunRow
 from cronwell.store.pages import RunDetail, RunFilter
 from cronwell.web.params import Instant, Limit, Name, Offset, PathId, PathName
@@ -124,7 +125,7 @@ def list_runs(
 @router.get("/runs/{run_id}")
 def get_run(run_id: PathId, app: App, caller: Caller) -> RunBody:
     """The run with its status, trigger, reason, arguments and every attempt."""
-    return run_body(app.get_run_detail(run_id))
+    return run_body(app.get_run_detail(run_id), app.secret_keys)
 
 
 @router.post("/runs/{run_id}/cancel")
@@ -132,7 +133,7 @@ def cancel_run(run_id: PathId, app: App, caller: Caller) -> RunBody:
     """Cancel the run: one not started ends at once, a running one within a heartbeat
     (``is_cancel_requested`` until then); 409 if it has ended."""
     app.cancel_run(run_id)
-    return run_body(app.get_run_detail(run_id))
+    return run_body(app.get_run_detail(run_id), app.secret_keys)
 
 
 @router.post("/runs/{run_id}/retry")
@@ -173,13 +174,13 @@ def run_item(row: RunRow) -> RunItem:
     return RunItem.model_validate(row, from_attributes=True)
 
 
-def run_body(detail: RunDetail) -> RunBody:
-    """The one shape a run with its arguments and output leaves the API in: where masking
-    of secrets in kwargs and output belongs."""
+def run_body(detail: RunDetail, keys: SecretKeys) -> RunBody:
+    """The one shape a run with its arguments and output leaves the API in. Its kwargs'
+    secrets are masked here; output and errors were stored masked."""
     return RunBody(
         **run_item(detail.run).model_dump(),
         args=detail.args,
-        kwargs=detail.kwargs,
+        kwargs=keys.mask_mapping(detail.kwargs),
         queue=detail.queue,
         max_attempts=detail.max_attempts,
         event_id=detail.event_id,

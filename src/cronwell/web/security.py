@@ -10,6 +10,7 @@ know, because either runs arbitrary code on the workers.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -17,6 +18,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from cronwell.app import Cronwell
+from cronwell.audit import VIA_API, Actor, acting_as
 from cronwell.auth import Role
 from cronwell.spec import JobSpec
 from cronwell.store.auth import Principal
@@ -75,6 +77,10 @@ RULES: dict[str, Role | None] = {
     "list_tokens": ADMIN,
     "create_token": ADMIN,
     "revoke_token": ADMIN,
+    # web/audit.py: who changed what is the operators' to read; anyone may log in or out
+    "list_audit": OPERATOR,
+    "login": None,
+    "logout": VIEWER,
 }
 
 # With auth off (only on 127.0.0.1), every caller is this local admin.
@@ -96,9 +102,21 @@ def web_state(request: Request) -> WebState:
     return state
 
 
-def facade(request: Request) -> Cronwell:
-    """The Cronwell the API serves: routes call it and nothing below it."""
-    return web_state(request).app
+async def facade(request: Request, caller: Caller) -> AsyncIterator[Cronwell]:
+    """The Cronwell the API serves, acting for the caller: routes call it and nothing below
+    it, and every change they make is versioned and audited in the caller's name.
+
+    ``async`` on purpose: FastAPI runs it in the request's own task, so the actor it sets is
+    in the context that the route's thread is started with. A plain ``def`` would set it in
+    a thread of its own, where the route would never see it."""
+    with acting_as(actor_of(caller)):
+        yield web_state(request).app
+
+
+def actor_of(caller: Principal) -> Actor:
+    """The caller as the audit trail names them: its user, or the token for a user-less one."""
+    name = caller.user if caller.user is not None else f"token {caller.token_id}"
+    return Actor(name=name, role=caller.role.value, via=VIA_API)
 
 
 def authorize(
