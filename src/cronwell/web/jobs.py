@@ -122,9 +122,10 @@ class Changes(BaseModel):
     message: Message | None = None
 
 
-def job_body(spec: JobSpec) -> dict[str, Any]:
-    """The definition as answered: every definition the API returns passes here."""
-    return spec.canonical()
+def job_body(app: Cronwell, spec: JobSpec) -> dict[str, Any]:
+    """The definition as answered, its secrets masked: every definition the API returns
+    passes here."""
+    return app.masked_definition(spec)
 
 
 def summary(job: Job) -> JobSummary:
@@ -147,12 +148,12 @@ def summary(job: Job) -> JobSummary:
     )
 
 
-def detail(job: Job) -> JobDetail:
+def detail(app: Cronwell, job: Job) -> JobDetail:
     return JobDetail(
         **summary(job).model_dump(),
         description=job.spec.description,
         dead_reason=job.dead_reason,
-        definition=job_body(job.spec),
+        definition=job_body(app, job.spec),
     )
 
 
@@ -227,13 +228,13 @@ def create_job(app: App, caller: Caller, body: Definition) -> JobDetail:
     fields = {key: value for key, value in body.items() if key != "name"}
     with naming_task():
         job_id = app.schedule(name=spec.name, author=caller.user, **fields)
-    return detail(app.get_schedule(job_id))
+    return detail(app, app.get_schedule(job_id))
 
 
 @router.get("/jobs/{name}")
 def get_job(app: App, caller: Caller, name: JobName) -> JobDetail:
     """One job: its definition and its state."""
-    return detail(app.get_schedule(name))
+    return detail(app, app.get_schedule(name))
 
 
 @router.put("/jobs/{name}")
@@ -251,7 +252,7 @@ def replace_job(app: App, caller: Caller, name: JobName, body: Replacement) -> J
             author=caller.user,
             message=body.message,
         )
-    return detail(job)
+    return detail(app, job)
 
 
 @router.patch("/jobs/{name}")
@@ -266,7 +267,7 @@ def update_job(app: App, caller: Caller, name: JobName, body: Changes) -> JobDet
             author=caller.user,
             message=body.message,
         )
-    return detail(job)
+    return detail(app, job)
 
 
 @router.delete("/jobs/{name}", status_code=204)

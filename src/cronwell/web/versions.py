@@ -118,7 +118,7 @@ def list_job_versions(app: App, caller: Caller, name: JobName) -> VersionPage:
 @router.get("/jobs/{name}/versions/{number}")
 def get_job_version(app: App, caller: Caller, name: JobName, number: Number) -> VersionDetail:
     """One version with the whole definition it left."""
-    definition = job_body(app.get_version(name, number))
+    definition = job_body(app, app.get_version(name, number))
     (version,) = [each for each in app.list_versions(name) if each.number == number]
     return VersionDetail(**_summary(version).model_dump(), definition=definition)
 
@@ -149,7 +149,7 @@ def rollback_job(app: App, caller: Caller, name: JobName, body: Rollback) -> Job
         author=caller.user,
         message=body.message,
     )
-    return detail(job)
+    return detail(app, job)
 
 
 @router.post("/apply")

@@ -31,6 +31,17 @@ def test_an_operator_creates_a_job_and_gets_it_back_in_canonical_form(
     assert operator.get("/jobs/nightly").json() == created
 
 
+def test_a_definitions_secrets_are_shown_masked_and_kept(
+    served: Served, operator: httpx.Client
+) -> None:
+    created = define(operator, kwargs={"limit": 3, "api_key": "abc"}, env={"DB_PASSWORD": "pw"})
+    assert created["definition"]["kwargs"] == {"limit": 3, "api_key": "***"}
+    assert created["definition"]["env"] == {"DB_PASSWORD": "***"}
+    shown = operator.get("/jobs/nightly/versions/1").json()["definition"]
+    assert (shown["kwargs"]["api_key"], shown["env"]["DB_PASSWORD"]) == ("***", "***")
+    assert served.app.get_schedule("nightly").spec.kwargs["api_key"] == "abc"
+
+
 @pytest.mark.parametrize(
     ("fields", "field"),
     [
