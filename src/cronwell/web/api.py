@@ -22,9 +22,10 @@ ROUTERS = (
     events.router,
     cluster.router,
     access.router,
-    audit.router,
     jobs.router,
     versions.router,
+    # Last: its logout revokes the token presented, which a walk over every route sends.
+    audit.router,
 )
 
 
