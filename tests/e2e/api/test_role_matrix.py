@@ -147,7 +147,7 @@ def test_the_matrix_tells_every_role_apart(probed: Served, role: Role) -> None:
     assert {call.name for call in calls(probed)} >= {*PROBES, "probe_unlisted"}
     assert _unguarded(probed) == []
     assert _misjudged(probed, role) == []
-    answers = {call.name: call.send(probed.client(role)).status_code for call in calls(probed)}
+    answers = {call.name: call.send(_fresh(probed, role)).status_code for call in calls(probed)}
     assert answers["probe_unlisted"] == (200 if role is ADMIN else 403)
     assert answers["probe_operator"] == (403 if role is VIEWER else 200)
 
@@ -167,17 +167,22 @@ def _unguarded(served: Served) -> list[str]:
 def _misjudged(served: Served, role: Role) -> list[str]:
     """The calls that ``role``'s token gets wrong: 403 below the rule, past the check at or
     above it."""
-    client = served.client(role)
     wrong = []
     for call in calls(served):
         needed = RULES.get(call.name, ADMIN)
-        status = call.send(client).status_code
+        status = call.send(_fresh(served, role)).status_code
         is_allowed = needed is None or role.is_at_least(needed)
         is_right = status not in {401, 403} if is_allowed else status == 403
         if not is_right:
             expected = "not 401/403" if is_allowed else "403"
             wrong.append(f"{call.method} {call.path} ({needed}): {status}, expected {expected}")
     return wrong
+
+
+def _fresh(served: Served, role: Role) -> httpx.Client:
+    """A client with a token of its own: a call that revokes its token (a logout, a revoke)
+    leaves the calls after it their own."""
+    return served.client(token=served.app.create_token(role, user=role.value).token)
 
 
 def _job(**fields: Any) -> dict[str, Any]:
