@@ -7,16 +7,19 @@ token of each role; ``client(role)`` gives an httpx client that presents that ro
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
+import fastapi.routing
 import httpx
 import pytest
 
 from cronwell.app import Cronwell
 from cronwell.auth import Role
 from cronwell.engine.clock import ManualClock
+from cronwell.web.api import PREFIX, create_api
 from cronwell.web.server import WebServer
 from tests.e2e.api import tasks
 
@@ -38,6 +41,31 @@ class Served:
         client = httpx.Client(base_url=f"{self.url}/api/v1", headers=headers, timeout=30)
         self.clients.append(client)
         return client
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    path: str
+    methods: frozenset[str]
+    endpoint: Callable[..., Any]
+
+
+def api_routes(app: Cronwell) -> list[Route]:
+    """The API's endpoints under PREFIX. FastAPI keeps an included router as one entry of
+    ``routes`` in recent versions (its ``iter_route_contexts`` walks into them) and as its
+    routes, flattened, in older ones."""
+    routes: Iterable[Any] = create_api(app).routes
+    walk = getattr(fastapi.routing, "iter_route_contexts", None)
+    if walk is not None:
+        routes = walk(list(routes))
+    found = []
+    for route in routes:
+        path = getattr(route, "path_format", None) or getattr(route, "path", None) or ""
+        endpoint = getattr(route, "endpoint", None)
+        if path.startswith(PREFIX + "/") and route.methods and endpoint is not None:
+            found.append(Route(route.name, path, frozenset(route.methods), endpoint))
+    return found
 
 
 @pytest.fixture

@@ -47,9 +47,7 @@ def test_a_viewer_may_not_read_the_trail(viewer: httpx.Client) -> None:
     assert viewer.get("/audit").json()["code"] == "forbidden"
 
 
-def test_a_login_gives_a_working_token_and_is_recorded(
-    served: Served, admin: httpx.Client
-) -> None:
+def test_a_login_gives_a_working_token_and_is_recorded(served: Served, admin: httpx.Client) -> None:
     served.app.add_user("dana", Role.OPERATOR, password="correct horse")
     anonymous = served.client(None)
     response = anonymous.post("/auth/login", json={"name": "dana", "password": "correct horse"})

@@ -9,21 +9,20 @@ is fine, since only the check is on trial here.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, get_type_hints
 
-import fastapi.routing
 import httpx
 import pytest
 from fastapi import APIRouter
 
 from cronwell.auth import Role
 from cronwell.web import api
-from cronwell.web.api import PREFIX, create_api
+from cronwell.web.api import PREFIX
 from cronwell.web.security import ADMIN, OPERATOR, RULES, VIEWER
 from cronwell.web.server import WebServer
-from tests.e2e.api.conftest import Served
+from tests.e2e.api.conftest import Served, api_routes
 
 MADE_UP: dict[Any, str] = {int: "987654", str: "no-such-thing"}
 BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -43,7 +42,7 @@ class Call:
 def calls(served: Served) -> list[Call]:
     """One call per method of every route under PREFIX of the API ``served`` serves."""
     found = []
-    for route in _routes(served):
+    for route in api_routes(served.app):
         path = route.path.removeprefix(PREFIX)
         hints = get_type_hints(route.endpoint)
         for name in re.findall(r"{(\w+)", path):
@@ -53,33 +52,8 @@ def calls(served: Served) -> list[Call]:
     return found
 
 
-@dataclass(frozen=True)
-class Route:
-    name: str
-    path: str
-    methods: frozenset[str]
-    endpoint: Callable[..., Any]
-
-
-def _routes(served: Served) -> list[Route]:
-    """The API's endpoints under PREFIX. FastAPI keeps an included router as one entry of
-    ``routes`` in recent versions (its ``iter_route_contexts`` walks into them) and as its
-    routes, flattened, in older ones."""
-    routes: Iterable[Any] = create_api(served.app).routes
-    walk = getattr(fastapi.routing, "iter_route_contexts", None)
-    if walk is not None:
-        routes = walk(list(routes))
-    found = []
-    for route in routes:
-        path = getattr(route, "path_format", None) or getattr(route, "path", None) or ""
-        endpoint = getattr(route, "endpoint", None)
-        if path.startswith(PREFIX + "/") and route.methods and endpoint is not None:
-            found.append(Route(route.name, path, frozenset(route.methods), endpoint))
-    return found
-
-
 def test_every_route_has_a_rule_and_every_rule_a_route(served: Served) -> None:
-    names = [route.name for route in _routes(served)]
+    names = [route.name for route in api_routes(served.app)]
     assert len(names) == len(set(names)), "endpoint names are unique: they key RULES"
     assert sorted(set(names) - set(RULES)) == [], "routes without a rule"
     assert sorted(set(RULES) - set(names)) == [], "rules without a route"
