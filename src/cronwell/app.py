@@ -1178,6 +1178,9 @@ class Cronwell:
                 problem = "a job keeps its name; define a new job and delete this one to rename it"
                 raise SpecError([("name", problem)])
             fields = resolved if is_replace else _changed(current.spec, resolved)
+            # What the API shows is masked: a definition sent back as it was read keeps
+            # the stored secrets wherever it still says ``***``.
+            fields = self.secret_keys.keep_masked(fields, current.spec.canonical())
             spec = JobSpec.parse(_templated(connection, fields))
             if check is not None:
                 check(current.spec, spec)

@@ -203,3 +203,18 @@ def test_mask_all_masks_secret_keys_and_secret_assignments_in_every_string() -> 
         "n": 1,
         "password": MASK,
     }
+
+
+def test_a_definition_sent_back_masked_keeps_the_current_secrets() -> None:
+    keys = SecretKeys()
+    current = {"kwargs": {"api_key": "k", "nested": {"token": "t"}}, "env": {"PASSWORD": "p"}}
+    sent = {"kwargs": {"api_key": "***", "nested": {"token": "new"}}, "env": {"PASSWORD": "***"}}
+    kept = keys.keep_masked(sent, current)
+    assert kept == {
+        "kwargs": {"api_key": "k", "nested": {"token": "new"}},
+        "env": {"PASSWORD": "p"},
+    }
+    assert keys.keep_masked({"kwargs": {"note": "***"}}, {"kwargs": {"note": "x"}}) == {
+        "kwargs": {"note": "***"}  # not a secret key: the text is what was sent
+    }
+    assert keys.keep_masked({"name": "a"}, current) == {"name": "a"}

@@ -84,6 +84,29 @@ class SecretKeys:
                 masked[part] = self.mask_mapping(masked[part])
         return masked
 
+    def keep_masked(
+        self, definition: Mapping[str, Any], current: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """``definition`` with every ``***`` under a secret key of its kwargs, env and
+        metadata replaced by ``current``'s value there: a definition read through a masking
+        edge and sent back whole keeps its secrets instead of storing the mask."""
+        kept = dict(definition)
+        for part in DEFINITION_MAPPINGS:
+            kept[part] = self._unmasked(kept.get(part), current.get(part))
+            if kept[part] is None and part not in definition:
+                del kept[part]
+        return kept
+
+    def _unmasked(self, value: Any, current: Any) -> Any:
+        if not (isinstance(value, Mapping) and isinstance(current, Mapping)):
+            return value
+        return {
+            key: current[key]
+            if self.matches(key) and item == MASK and key in current
+            else self._unmasked(item, current.get(key))
+            for key, item in value.items()
+        }
+
     def mask_definitions(
         self, before: Mapping[str, Any], after: Mapping[str, Any]
     ) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -42,6 +42,21 @@ def test_a_definitions_secrets_are_shown_masked_and_kept(
     assert served.app.get_schedule("nightly").spec.kwargs["api_key"] == "abc"
 
 
+def test_a_definition_read_and_sent_back_whole_keeps_its_secrets(
+    served: Served, operator: httpx.Client
+) -> None:
+    define(operator, kwargs={"limit": 3, "api_key": "abc"}, env={"DB_PASSWORD": "pw"})
+    shown = operator.get("/jobs/nightly").json()["definition"]
+    shown["kwargs"]["limit"] = 4
+    assert operator.put("/jobs/nightly", json=shown).status_code == 200
+    stored = served.app.get_schedule("nightly").spec
+    assert dict(stored.kwargs) == {"limit": 4, "api_key": "abc"}
+    assert dict(stored.env) == {"DB_PASSWORD": "pw"}
+    shown["kwargs"]["api_key"] = "new"  # a value sent in clear replaces the secret
+    assert operator.put("/jobs/nightly", json=shown).status_code == 200
+    assert served.app.get_schedule("nightly").spec.kwargs["api_key"] == "new"
+
+
 @pytest.mark.parametrize(
     ("fields", "field"),
     [
