@@ -24,6 +24,7 @@ from cronwell.app import (
     TemplateInUse,
     VersionConflict,
 )
+from cronwell.registry import UnknownTask
 from cronwell.spec import SpecError
 
 
@@ -68,6 +69,7 @@ _FAMILIES: tuple[tuple[type[Exception], int, str], ...] = (
     (TemplateExists, 409, "exists"),
     (TemplateInUse, 409, "in_use"),
     (RunEnded, 409, "conflict"),
+    (UnknownTask, 422, "invalid"),  # a lookup, but of input the caller gave: not a 404
     (LookupError, 404, "not_found"),
     (ValueError, 422, "invalid"),
 )
@@ -140,6 +142,8 @@ def _field_of(error: Exception) -> str | None:
     the ``field:`` that starts the message by the project's ``field: problem`` convention."""
     if isinstance(error, SpecError) and error.problems:
         return error.problems[0][0] or None
+    if isinstance(error, UnknownTask):
+        return "task"
     field = getattr(error, "field", None)
     if isinstance(field, str) and field:
         return field

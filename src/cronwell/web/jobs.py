@@ -28,7 +28,6 @@ from pydantic_core import PydanticCustomError
 
 from cronwell.app import Cronwell, Job, TemplateNotFound
 from cronwell.policies.controls import ControlError
-from cronwell.registry import UnknownTask
 from cronwell.spec import NAME, JobSpec, SpecError
 from cronwell.store.auth import Principal
 from cronwell.templates import resolve
@@ -157,16 +156,6 @@ def detail(app: Cronwell, job: Job) -> JobDetail:
     )
 
 
-@contextmanager
-def naming_task() -> Iterator[None]:
-    """A task the registry cannot resolve is bad input on ``task`` (422), not a missing
-    object: UnknownTask is a LookupError, which would answer 404."""
-    try:
-        yield
-    except UnknownTask as error:
-        raise SpecError([("task", str(error))]) from None
-
-
 def looked_up(fields: Mapping[str, Any]) -> Mapping[str, Any]:
     """``fields``, once the two the facade looks up before it parses are of a shape it can
     look up: a task resolved in the registry, a template read from the store (which must not
@@ -226,8 +215,7 @@ def create_job(app: App, caller: Caller, body: Definition) -> JobDetail:
     spec = defined(app, body)
     check_definition(caller, spec, app)
     fields = {key: value for key, value in body.items() if key != "name"}
-    with naming_task():
-        job_id = app.schedule(name=spec.name, author=caller.user, **fields)
+    job_id = app.schedule(name=spec.name, author=caller.user, **fields)
     return detail(app, app.get_schedule(job_id))
 
 
@@ -242,31 +230,29 @@ def replace_job(app: App, caller: Caller, name: JobName, body: Replacement) -> J
     """Replace the job's definition whole: what the body leaves out takes its default, but
     the name, which is the path's (a job keeps its name: another one answers 422)."""
     definition = looked_up({"name": name, **(body.model_extra or {})})
-    with naming_task():
-        job = app.change_schedule(
-            name,
-            definition,
-            is_replace=True,
-            check=lambda current, new: may_change(caller, app, current, new),
-            expected_version=body.expected_version,
-            author=caller.user,
-            message=body.message,
-        )
+    job = app.change_schedule(
+        name,
+        definition,
+        is_replace=True,
+        check=lambda current, new: may_change(caller, app, current, new),
+        expected_version=body.expected_version,
+        author=caller.user,
+        message=body.message,
+    )
     return detail(app, job)
 
 
 @router.patch("/jobs/{name}")
 def update_job(app: App, caller: Caller, name: JobName, body: Changes) -> JobDetail:
     """Change some fields of the job's definition; the rest stay."""
-    with naming_task():
-        job = app.change_schedule(
-            name,
-            looked_up(body.changes),
-            check=lambda current, new: may_change(caller, app, current, new),
-            expected_version=body.expected_version,
-            author=caller.user,
-            message=body.message,
-        )
+    job = app.change_schedule(
+        name,
+        looked_up(body.changes),
+        check=lambda current, new: may_change(caller, app, current, new),
+        expected_version=body.expected_version,
+        author=caller.user,
+        message=body.message,
+    )
     return detail(app, job)
 
 
