@@ -40,9 +40,8 @@ class WebServer:
         self.host = host
         self._socket = socket.create_server((host, port))
         self.port: int = self._socket.getsockname()[1]
-        config = uvicorn.Config(
-            create_api(app, is_auth_on=is_auth_on), log_level="warning", access_log=False
-        )
+        self.api = create_api(app, is_auth_on=is_auth_on)
+        config = uvicorn.Config(self.api, log_level="warning", access_log=False)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._serve, name="cronwell-web", daemon=True)
 

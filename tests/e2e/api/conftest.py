@@ -20,6 +20,7 @@ from cronwell.app import Cronwell
 from cronwell.auth import Role
 from cronwell.engine.clock import ManualClock
 from cronwell.web.api import PREFIX, create_api
+from cronwell.web.security import WebState
 from cronwell.web.server import WebServer
 from tests.e2e.api import tasks
 
@@ -83,18 +84,30 @@ def app(database_url: str, clock: ManualClock) -> Iterator[Cronwell]:
 
 
 @pytest.fixture
-def served(app: Cronwell) -> Iterator[Served]:
+def served(app: Cronwell, web_server: WebServer) -> Iterator[Served]:
     tokens = {}
     for role in Role:
         app.add_user(role.value, role)
         tokens[role] = app.create_token(role, user=role.value, name=f"{role.value} test").token
-    server = WebServer(app, port=0)
-    server.start()
-    served = Served(app, server.url, tokens)
+    between_tests = web_server.api.state.web
+    web_server.api.state.web = WebState(app=app)
+    served = Served(app, web_server.url, tokens)
     yield served
     for client in served.clients:
         client.close()
+    web_server.api.state.web = between_tests
+
+
+@pytest.fixture(scope="session")
+def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
+    """One real server for the session (per test process): each test points it at its own
+    app, which is the only state the API keeps, instead of paying for a server start."""
+    idle = Cronwell(f"sqlite:///{tmp_path_factory.mktemp('web') / 'idle.db'}")
+    server = WebServer(idle, port=0)
+    server.start()
+    yield server
     server.stop()
+    idle.database.dispose()
 
 
 @pytest.fixture
