@@ -10,7 +10,12 @@ from sqlalchemy import text
 
 from cronwell.store.database import Database
 
-_LOCK_WAITS = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+# This test's database only: the server is shared with other tests running at the same time,
+# whose lock waits say nothing about this test's racer.
+_LOCK_WAITS = text(
+    "SELECT count(*) FROM pg_stat_activity"
+    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+)
 
 
 def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -22,7 +27,7 @@ def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
 
 
 def until_a_statement_waits_for_a_lock(database: Database) -> None:
-    """Return once some PostgreSQL statement waits for a lock: the racer a test started has
+    """Return once a statement on this database waits for a lock: the racer a test started has
     reached the row another transaction holds."""
 
     def waiting() -> bool:

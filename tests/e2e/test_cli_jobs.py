@@ -127,11 +127,13 @@ def test_cancel_and_retry_a_run(tmp_path: Path) -> None:
 
 
 def test_locks_show_the_leases_of_a_running_process(tmp_path: Path) -> None:
-    (tmp_path / "jobs.yaml").write_text(JOBS.replace('command: "true"', 'command: "sleep 6"'))
+    # The process runs until the test has looked, however slow the machine: a fixed window
+    # (--for) could close, and its leases go, before the looks end.
+    (tmp_path / "jobs.yaml").write_text(JOBS.replace('command: "true"', 'command: "sleep 60"'))
     out(tmp_path, "apply", "jobs.yaml")
     out(tmp_path, "jobs", "trigger", "sync")
     env = {key: value for key, value in os.environ.items() if key != "CRONWELL_DATABASE_URL"}
-    command = [*CRONWELL, "run", "--for", "4", "--no-examples"]
+    command = [*CRONWELL, "run", "--no-examples", "--grace", "0"]
     quiet = subprocess.DEVNULL
     running = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=quiet, stderr=quiet)
     try:
@@ -146,6 +148,7 @@ def test_locks_show_the_leases_of_a_running_process(tmp_path: Path) -> None:
         assert leader["holder"] == f"{socket.gethostname()} pid {running.pid}"
         assert json.loads(out(tmp_path, "locks", "stale", "--json")) == []
     finally:
+        running.terminate()  # with no grace, the run in flight is handed back at once
         running.wait(timeout=60)
 
 

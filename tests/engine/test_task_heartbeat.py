@@ -36,6 +36,7 @@ from cronwell.store.runs import (
     take_back_expired,
 )
 from tests.engine.rows import job_with_run
+from tests.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 TASKS = "tests.engine.tasks.heartbeats"
@@ -254,6 +255,8 @@ def test_the_worker_records_heartbeats_with_its_lease_renewal_not_per_call(
 ) -> None:
     run_id = add_run(database, "tight_loop", args=[30], mode=mode, heartbeat_timeout="5s")
     worker.tick(NOW)
+    # The task's process must start before it beats, which takes a loaded machine seconds.
+    eventually(lambda: _is_beating(worker))
     time.sleep(0.5)  # thousands of heartbeats
     assert shown(database, run_id) == [("running", None, None)], "no write per heartbeat"
     worker.heartbeat()
@@ -263,3 +266,8 @@ def test_the_worker_records_heartbeats_with_its_lease_renewal_not_per_call(
     worker.interrupt()  # stops the task, handing its run back
     assert worker.join(10)
     assert shown(database, run_id) == [("interrupted", NOW, progress)], "the hand-back keeps it"
+
+
+def _is_beating(worker: Worker) -> bool:
+    """Whether a task of ``worker`` has heartbeated (what only the worker's memory holds)."""
+    return any(pulse.last is not None for pulse in dict(worker._pulses).values())
