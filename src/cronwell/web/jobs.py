@@ -33,7 +33,7 @@ from cronwell.store.auth import Principal
 from cronwell.templates import resolve
 from cronwell.web import params
 from cronwell.web.errors import ApiError
-from cronwell.web.security import App, Caller, check_definition
+from cronwell.web.security import App, Caller, check_definition, check_task
 
 router = APIRouter(tags=["jobs"])
 
@@ -156,21 +156,24 @@ def detail(app: Cronwell, job: Job) -> JobDetail:
     )
 
 
-def looked_up(fields: Mapping[str, Any]) -> Mapping[str, Any]:
+def looked_up(fields: Mapping[str, Any], caller: Principal, app: Cronwell) -> Mapping[str, Any]:
     """``fields``, once the two the facade looks up before it parses are of a shape it can
-    look up: a task resolved in the registry, a template read from the store (which must not
-    be handed a name no template can have: PostgreSQL refuses a NUL in it)."""
+    look up, and the caller may have them looked up: a task resolved in the registry (which
+    imports an unknown one), a template read from the store (which must not be handed a name
+    no template can have: PostgreSQL refuses a NUL in it)."""
     task, template = fields.get("task"), fields.get("template")
     if task is not None and not isinstance(task, str):
         raise SpecError([("task", "must be a task name or pkg.module:function")])
+    if task is not None:
+        check_task(caller, task, app)
     if template is not None and not (isinstance(template, str) and re.fullmatch(NAME, template)):
         raise SpecError([("template", f"{template!r} is not a template name")])
     return fields
 
 
-def defined(app: Cronwell, body: Mapping[str, Any]) -> JobSpec:
+def defined(app: Cronwell, caller: Principal, body: Mapping[str, Any]) -> JobSpec:
     """The job ``body`` defines, its template laid under it, as the facade will store it."""
-    name = looked_up(body).get("template")
+    name = looked_up(body, caller, app).get("template")
     try:
         template = app.get_template(name) if isinstance(name, str) else None
     except TemplateNotFound:
@@ -212,7 +215,7 @@ def list_jobs(
 @router.post("/jobs", status_code=201)
 def create_job(app: App, caller: Caller, body: Definition) -> JobDetail:
     """Define a job; 422 naming the field of a bad definition, 409 if the name is taken."""
-    spec = defined(app, body)
+    spec = defined(app, caller, body)
     check_definition(caller, spec, app)
     fields = {key: value for key, value in body.items() if key != "name"}
     job_id = app.schedule(name=spec.name, author=caller.user, **fields)
@@ -229,7 +232,7 @@ def get_job(app: App, caller: Caller, name: JobName) -> JobDetail:
 def replace_job(app: App, caller: Caller, name: JobName, body: Replacement) -> JobDetail:
     """Replace the job's definition whole: what the body leaves out takes its default, but
     the name, which is the path's (a job keeps its name: another one answers 422)."""
-    definition = looked_up({"name": name, **(body.model_extra or {})})
+    definition = looked_up({"name": name, **(body.model_extra or {})}, caller, app)
     job = app.change_schedule(
         name,
         definition,
@@ -247,7 +250,7 @@ def update_job(app: App, caller: Caller, name: JobName, body: Changes) -> JobDet
     """Change some fields of the job's definition; the rest stay."""
     job = app.change_schedule(
         name,
-        looked_up(body.changes),
+        looked_up(body.changes, caller, app),
         check=lambda current, new: may_change(caller, app, current, new),
         expected_version=body.expected_version,
         author=caller.user,

@@ -141,19 +141,31 @@ App = Annotated[Cronwell, Depends(facade)]
 
 
 def check_definition(caller: Principal, spec: JobSpec, app: Cronwell) -> None:
-    """403 unless ``caller`` may define ``spec``: a command, or a task the registry does not
-    know, is an admin's alone."""
+    """403 unless ``caller`` may define ``spec``: a command, a task the registry does not
+    know, or an environment (``PYTHONPATH`` or ``LD_PRELOAD`` would load code of the
+    definer's choosing into a registered task) is an admin's alone."""
     if caller.role.is_at_least(ADMIN):
         return
     if spec.command is not None:
         raise ApiError(403, "forbidden", "command: only an admin may define commands", "command")
-    if spec.task is None or not app.registry.knows(spec.task):
-        raise ApiError(
-            403,
-            "forbidden",
-            f"task: {spec.task!r} is not a registered task; only an admin may name others",
-            "task",
-        )
+    check_task(caller, spec.task, app)
+    if spec.env:
+        problem = "only an admin may set a job's environment: it reaches the task's interpreter"
+        raise ApiError(403, "forbidden", f"env: {problem}", "env")
+
+
+def check_task(caller: Principal, task: object, app: Cronwell) -> None:
+    """403 unless ``caller`` may name ``task``. Called before the facade sees a task name as
+    well as after: resolving a name the registry does not know imports its module, so an
+    operator's unknown name must be refused before it is looked up, not once it has run."""
+    if caller.role.is_at_least(ADMIN) or (isinstance(task, str) and app.registry.knows(task)):
+        return
+    raise ApiError(
+        403,
+        "forbidden",
+        f"task: {task!r} is not a registered task; only an admin may name others",
+        "task",
+    )
 
 
 def _needed(request: Request) -> Role | None:

@@ -30,7 +30,7 @@ from cronwell.web.jobs import (
     job_body,
     may_change,
 )
-from cronwell.web.security import App, Caller, check_definition
+from cronwell.web.security import App, Caller, check_definition, check_task
 
 router = APIRouter(tags=["versions"])
 
@@ -157,6 +157,11 @@ def apply_document(app: App, caller: Caller, body: Document) -> Applied:
     """Make the store's jobs (and templates) match the document, as ``cronwell apply`` does:
     all of it or nothing. The plan is made and checked against the caller's role first."""
     specs, templates = parse_document(body.model_dump(), app.list_templates())
+    # Planning resolves every task, importing unknown ones: refuse those first.
+    for index, spec in enumerate(specs):
+        if spec.task is not None:
+            with _at(f"jobs[{index}]"):
+                check_task(caller, spec.task, app)
     plan = app.apply(specs, templates=templates, prune=body.prune, dry_run=True)
     _check_plan(caller, app, plan, specs)
     if not body.dry_run:

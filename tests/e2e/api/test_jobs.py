@@ -32,9 +32,9 @@ def test_an_operator_creates_a_job_and_gets_it_back_in_canonical_form(
 
 
 def test_a_definitions_secrets_are_shown_masked_and_kept(
-    served: Served, operator: httpx.Client
+    served: Served, admin: httpx.Client, operator: httpx.Client
 ) -> None:
-    created = define(operator, kwargs={"limit": 3, "api_key": "abc"}, env={"DB_PASSWORD": "pw"})
+    created = define(admin, kwargs={"limit": 3, "api_key": "abc"}, env={"DB_PASSWORD": "pw"})
     assert created["definition"]["kwargs"] == {"limit": 3, "api_key": "***"}
     assert created["definition"]["env"] == {"DB_PASSWORD": "***"}
     shown = operator.get("/jobs/nightly/versions/1").json()["definition"]
@@ -43,17 +43,17 @@ def test_a_definitions_secrets_are_shown_masked_and_kept(
 
 
 def test_a_definition_read_and_sent_back_whole_keeps_its_secrets(
-    served: Served, operator: httpx.Client
+    served: Served, admin: httpx.Client
 ) -> None:
-    define(operator, kwargs={"limit": 3, "api_key": "abc"}, env={"DB_PASSWORD": "pw"})
-    shown = operator.get("/jobs/nightly").json()["definition"]
+    define(admin, kwargs={"limit": 3, "api_key": "abc"}, env={"DB_PASSWORD": "pw"})
+    shown = admin.get("/jobs/nightly").json()["definition"]
     shown["kwargs"]["limit"] = 4
-    assert operator.put("/jobs/nightly", json=shown).status_code == 200
+    assert admin.put("/jobs/nightly", json=shown).status_code == 200
     stored = served.app.get_schedule("nightly").spec
     assert dict(stored.kwargs) == {"limit": 4, "api_key": "abc"}
     assert dict(stored.env) == {"DB_PASSWORD": "pw"}
     shown["kwargs"]["api_key"] = "new"  # a value sent in clear replaces the secret
-    assert operator.put("/jobs/nightly", json=shown).status_code == 200
+    assert admin.put("/jobs/nightly", json=shown).status_code == 200
     assert served.app.get_schedule("nightly").spec.kwargs["api_key"] == "new"
 
 
