@@ -218,7 +218,7 @@ def create_job(app: App, caller: Caller, body: Definition) -> JobDetail:
     spec = defined(app, caller, body)
     check_definition(caller, spec, app)
     fields = {key: value for key, value in body.items() if key != "name"}
-    job_id = app.schedule(name=spec.name, author=caller.user, **fields)
+    job_id = app.schedule(name=spec.name, **fields)
     return detail(app, app.get_schedule(job_id))
 
 
@@ -239,7 +239,6 @@ def replace_job(app: App, caller: Caller, name: JobName, body: Replacement) -> J
         is_replace=True,
         check=lambda current, new: may_change(caller, app, current, new),
         expected_version=body.expected_version,
-        author=caller.user,
         message=body.message,
     )
     return detail(app, job)
@@ -253,7 +252,6 @@ def update_job(app: App, caller: Caller, name: JobName, body: Changes) -> JobDet
         looked_up(body.changes, caller, app),
         check=lambda current, new: may_change(caller, app, current, new),
         expected_version=body.expected_version,
-        author=caller.user,
         message=body.message,
     )
     return detail(app, job)
@@ -264,7 +262,7 @@ def delete_job(app: App, caller: Caller, name: JobName) -> Response:
     """Delete the job (its history and versions stay); an admin's alone for a command or a
     task the registry does not know."""
     check_definition(caller, app.get_schedule(name).spec, app)
-    app.delete_schedule(name, author=caller.user)
+    app.delete_schedule(name)
     return Response(status_code=204)
 
 

@@ -146,7 +146,6 @@ def rollback_job(app: App, caller: Caller, name: JobName, body: Rollback) -> Job
         name,
         body.to,
         expected_version=body.expected_version,
-        author=caller.user,
         message=body.message,
     )
     return detail(app, job)
@@ -169,7 +168,6 @@ def apply_document(app: App, caller: Caller, body: Document) -> Applied:
             specs,
             templates=templates,
             prune=body.prune,
-            author=caller.user,
             message=body.message,
         )
     return Applied(
