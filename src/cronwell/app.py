@@ -386,7 +386,7 @@ class Cronwell:
         args: list[Any] | None = None,
         kwargs: dict[str, Any] | None = None,
         *,
-        audit: _AskAudit | None = None,
+        audit: _AskAudit,
     ) -> int:
         (run_id,) = self._ask(job.id, trigger, [(args, kwargs)], audit=audit)
         return run_id
@@ -400,7 +400,7 @@ class Cronwell:
         calls: Sequence[Call],
         *,
         respect_overlap: bool = False,
-        audit: _AskAudit | None = None,
+        audit: _AskAudit,
     ) -> list[int]:
         """Runs of a live job, asked for now; returns their ids in the order of ``calls``.
 
@@ -418,8 +418,8 @@ class Cronwell:
             not respect_overlap or known.spec.overlap is OverlapPolicy.ALLOW
         )
         if known is not None and is_free and len(calls) == 1:
-            # With a record to write, the run and its record commit together.
-            with self.database.transaction() if audit else self.database.statements() as connection:
+            # The run and its audit record commit together.
+            with self.database.transaction() as connection:
                 run_id = insert_asked_run(
                     connection,
                     known.template(now, trigger),
@@ -427,7 +427,7 @@ class Cronwell:
                     job_version=known.version,
                     next_due=known.spec.schedule.next_after,
                 )
-                if run_id is not None and audit is not None:
+                if run_id is not None:
                     audit(connection, known, [run_id])
             if run_id is not None:
                 return self._made([run_id])
@@ -442,8 +442,7 @@ class Cronwell:
                     ids = _insert_asked(
                         connection, known, policy, calls, now=now, trigger=trigger, look=look
                     )
-                    if audit is not None:
-                        audit(connection, known, ids)
+                    audit(connection, known, ids)
                     notify(connection, RUNS)
                 return self._made(ids)
             except InstantTaken:

@@ -155,7 +155,7 @@ def test_pauses_and_resumes_of_a_job_and_of_the_scheduler_are_recorded(app: Cron
 def test_triggers_record_the_runs_they_made_with_masked_arguments(app: Cronwell) -> None:
     app.schedule(command="true", name="sync")
     first = app.trigger_now("sync", kwargs={"token": "t", "n": 1})
-    again = app.trigger_now("sync")  # the second takes the cached, one-statement way
+    again = app.trigger_now("sync")  # the second takes the way of a job asked of before
     many = app.trigger_many("sync", 2)
     trigger, cached, bulk = records(app)[1:]
     assert (trigger.action, trigger.object_id, trigger.after) == (
