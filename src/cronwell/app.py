@@ -512,7 +512,7 @@ class Cronwell:
         with self.database.transaction() as connection:
             specs = self._templated_specs(connection, specs, templates)
             current = {row.name: row for row in store_jobs.list_jobs(connection)}
-            changed_templates = _changed_templates(connection, templates)
+            changed_templates, stored_templates = _changed_templates(connection, templates)
             named = {spec.name for spec in specs}
             followers = [] if prune else _followers(changed_templates, current, skip=named)
             plan = plan_apply(current, [*specs, *followers], prune=prune)
@@ -526,7 +526,8 @@ class Cronwell:
             )
             if not dry_run:
                 for template in changed_templates:
-                    self._audit_template(connection, template.name, template)
+                    before = stored_templates.get(template.name)
+                    self._audit_template(connection, template, before)
                     store_templates.put_template(connection, template.name, template.as_dict(), now)
                 changed = _carry_out(connection, plan, current, now)
                 keep_edges(connection, graph)
@@ -1406,11 +1407,13 @@ class Cronwell:
         for name in plan.delete:
             self._audit_job(connection, AuditAction.JOB_DELETE, name, before=was(name))
 
-    def _audit_template(self, connection: Any, name: str, template: Template) -> None:
-        """Record a template an apply is about to store: created, or changed from the stored."""
-        before = store_templates.get_templates(connection, [name]).get(name)
+    def _audit_template(
+        self, connection: Any, template: Template, before: dict[str, Any] | None
+    ) -> None:
+        """Record a template an apply is about to store: created, or changed from ``before``."""
         action = AuditAction.TEMPLATE_CREATE if before is None else AuditAction.TEMPLATE_UPDATE
-        self._audit(connection, action, "template", name, before=before, after=template.as_dict())
+        after = template.as_dict()
+        self._audit(connection, action, "template", template.name, before=before, after=after)
 
     def _audit_paused(self, connection: Any, was_paused: bool, is_paused: bool) -> None:
         action = AuditAction.SCHEDULER_PAUSE if is_paused else AuditAction.SCHEDULER_RESUME
@@ -1495,10 +1498,13 @@ def _changed(spec: JobSpec, changes: Mapping[str, Any]) -> dict[str, Any]:
     return {**own_fields(canonical), "template": canonical["template"], **changes}
 
 
-def _changed_templates(connection: Any, templates: Sequence[Template]) -> list[Template]:
-    """The templates of ``templates`` that are new or differ from the stored ones."""
+def _changed_templates(
+    connection: Any, templates: Sequence[Template]
+) -> tuple[list[Template], dict[str, dict[str, Any]]]:
+    """The templates of ``templates`` that are new or differ from the stored ones, and the
+    stored definitions of those that exist: what their audit records were changed from."""
     stored = store_templates.get_templates(connection, [t.name for t in templates], lock=True)
-    return [t for t in templates if stored.get(t.name) != t.as_dict()]
+    return [t for t in templates if stored.get(t.name) != t.as_dict()], stored
 
 
 def _followers(

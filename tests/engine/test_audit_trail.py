@@ -25,6 +25,7 @@ from cronwell.policies.controls import ControlError
 from cronwell.policies.secrets import SecretKeys
 from cronwell.spec import JobSpec, SpecError
 from cronwell.store.audit import AuditRecord
+from cronwell.templates import Template
 
 NOW = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)
 API_USER = Actor(name="ana", role="admin", via="api")
@@ -252,6 +253,21 @@ def test_templates_are_recorded_and_a_change_records_each_job_that_follows(
     ]
     change = records(app)[2]
     assert (change.before["schedule"], change.after["schedule"]) == ("@hourly", "@daily")
+
+
+def test_an_apply_records_each_template_from_what_was_stored(app: Cronwell) -> None:
+    first = Template.parse({"name": "hourly", "schedule": "@hourly", "queue": "q1"})
+    moved = Template.parse({"name": "hourly", "schedule": "@hourly", "queue": "q2"})
+    app.apply([], templates=[first])
+    app.apply([], templates=[first])  # unchanged: no record
+    app.apply([], templates=[moved])
+    made, changed = records(app)
+    assert (made.action, made.before, made.after) == ("template.create", None, first.as_dict())
+    assert (changed.action, changed.before, changed.after) == (
+        "template.update",
+        first.as_dict(),
+        moved.as_dict(),
+    )
 
 
 def test_users_and_tokens_are_recorded_without_a_secret(app: Cronwell) -> None:
