@@ -1122,13 +1122,13 @@ class Cronwell:
     def revoke_token(self, token_id: int) -> bool:
         """Revoke a token; False if it was revoked already, AuthError if it does not exist."""
         with self.database.transaction() as connection:
-            is_revoked = store_auth.revoke_token(connection, token_id, now=self.clock.now())
-            if is_revoked:
-                after = _token_state(store_auth.get_token(connection, token_id))
+            revoked = store_auth.revoke_token(connection, token_id, now=self.clock.now())
+            if revoked is not None:
+                after = _token_state(revoked)
                 before = after | {"revoked_at": None}
                 action = AuditAction.TOKEN_REVOKE
                 self._audit(connection, action, "token", token_id, before=before, after=after)
-            return is_revoked
+            return revoked is not None
 
     def authenticate(self, token: str) -> Principal | None:
         """Who ``token`` speaks for now, or None (unknown, revoked, expired, user disabled).
