@@ -336,8 +336,7 @@ class Cronwell:
             store_jobs.delete_job(connection, found.id, now)
             keep_edges(connection, graph)
             _record(connection, {VersionAction.DELETE: [found.id]}, author, message, now)
-            before = JobSpec.from_canonical(found.spec)
-            self._audit_job(connection, AuditAction.JOB_DELETE, found.name, before=before)
+            self._audit_job(connection, AuditAction.JOB_DELETE, found.name, before=found.spec)
 
     def trigger_now(
         self,
@@ -1381,12 +1380,13 @@ class Cronwell:
         action: AuditAction,
         name: str,
         *,
-        before: JobSpec | None = None,
-        after: JobSpec | None = None,
+        before: JobSpec | Mapping[str, Any] | None = None,
+        after: JobSpec | Mapping[str, Any] | None = None,
     ) -> None:
-        """Record a change of job ``name``, with its definitions before and after, masked."""
+        """Record a change of job ``name``, with its definitions before and after, masked; a
+        stored definition is taken as its canonical form, with no need to parse it."""
 
-        def shown(spec: JobSpec | None) -> dict[str, Any] | None:
+        def shown(spec: JobSpec | Mapping[str, Any] | None) -> dict[str, Any] | None:
             return None if spec is None else self.masked_definition(spec)
 
         self._audit(connection, action, "job", name, before=shown(before), after=shown(after))
@@ -1394,18 +1394,15 @@ class Cronwell:
     def _audit_plan(self, connection: Any, plan: Plan, current: Mapping[str, JobRow]) -> None:
         """One record per job an apply (or a template's change) created, updated or deleted."""
 
-        def was(name: str) -> JobSpec:
-            return JobSpec.from_canonical(current[name].spec)
-
         for spec in plan.create:
             self._audit_job(connection, AuditAction.JOB_CREATE, spec.name, after=spec)
         for spec in plan.update:
-            before = was(spec.name)
+            before = current[spec.name].spec
             self._audit_job(
                 connection, AuditAction.JOB_UPDATE, spec.name, before=before, after=spec
             )
         for name in plan.delete:
-            self._audit_job(connection, AuditAction.JOB_DELETE, name, before=was(name))
+            self._audit_job(connection, AuditAction.JOB_DELETE, name, before=current[name].spec)
 
     def _audit_template(
         self, connection: Any, template: Template, before: dict[str, Any] | None
