@@ -336,8 +336,7 @@ class Cronwell:
             store_jobs.delete_job(connection, found.id, now)
             keep_edges(connection, graph)
             _record(connection, {VersionAction.DELETE: [found.id]}, author, message, now)
-            before = JobSpec.from_canonical(found.spec)
-            self._audit_job(connection, AuditAction.JOB_DELETE, found.name, before=before)
+            self._audit_job(connection, AuditAction.JOB_DELETE, found.name, before=found.spec)
 
     def trigger_now(
         self,
@@ -386,7 +385,7 @@ class Cronwell:
         args: list[Any] | None = None,
         kwargs: dict[str, Any] | None = None,
         *,
-        audit: _AskAudit | None = None,
+        audit: _AskAudit,
     ) -> int:
         (run_id,) = self._ask(job.id, trigger, [(args, kwargs)], audit=audit)
         return run_id
@@ -400,7 +399,7 @@ class Cronwell:
         calls: Sequence[Call],
         *,
         respect_overlap: bool = False,
-        audit: _AskAudit | None = None,
+        audit: _AskAudit,
     ) -> list[int]:
         """Runs of a live job, asked for now; returns their ids in the order of ``calls``.
 
@@ -418,8 +417,8 @@ class Cronwell:
             not respect_overlap or known.spec.overlap is OverlapPolicy.ALLOW
         )
         if known is not None and is_free and len(calls) == 1:
-            # With a record to write, the run and its record commit together.
-            with self.database.transaction() if audit else self.database.statements() as connection:
+            # The run and its audit record commit together.
+            with self.database.transaction() as connection:
                 run_id = insert_asked_run(
                     connection,
                     known.template(now, trigger),
@@ -427,7 +426,7 @@ class Cronwell:
                     job_version=known.version,
                     next_due=known.spec.schedule.next_after,
                 )
-                if run_id is not None and audit is not None:
+                if run_id is not None:
                     audit(connection, known, [run_id])
             if run_id is not None:
                 return self._made([run_id])
@@ -442,8 +441,7 @@ class Cronwell:
                     ids = _insert_asked(
                         connection, known, policy, calls, now=now, trigger=trigger, look=look
                     )
-                    if audit is not None:
-                        audit(connection, known, ids)
+                    audit(connection, known, ids)
                     notify(connection, RUNS)
                 return self._made(ids)
             except InstantTaken:
@@ -513,7 +511,7 @@ class Cronwell:
         with self.database.transaction() as connection:
             specs = self._templated_specs(connection, specs, templates)
             current = {row.name: row for row in store_jobs.list_jobs(connection)}
-            changed_templates = _changed_templates(connection, templates)
+            changed_templates, stored_templates = _changed_templates(connection, templates)
             named = {spec.name for spec in specs}
             followers = [] if prune else _followers(changed_templates, current, skip=named)
             plan = plan_apply(current, [*specs, *followers], prune=prune)
@@ -527,7 +525,8 @@ class Cronwell:
             )
             if not dry_run:
                 for template in changed_templates:
-                    self._audit_template(connection, template.name, template)
+                    before = stored_templates.get(template.name)
+                    self._audit_template(connection, template, before)
                     store_templates.put_template(connection, template.name, template.as_dict(), now)
                 changed = _carry_out(connection, plan, current, now)
                 keep_edges(connection, graph)
@@ -1122,13 +1121,13 @@ class Cronwell:
     def revoke_token(self, token_id: int) -> bool:
         """Revoke a token; False if it was revoked already, AuthError if it does not exist."""
         with self.database.transaction() as connection:
-            is_revoked = store_auth.revoke_token(connection, token_id, now=self.clock.now())
-            if is_revoked:
-                after = _token_state(store_auth.get_token(connection, token_id))
+            revoked = store_auth.revoke_token(connection, token_id, now=self.clock.now())
+            if revoked is not None:
+                after = _token_state(revoked)
                 before = after | {"revoked_at": None}
                 action = AuditAction.TOKEN_REVOKE
                 self._audit(connection, action, "token", token_id, before=before, after=after)
-            return is_revoked
+            return revoked is not None
 
     def authenticate(self, token: str) -> Principal | None:
         """Who ``token`` speaks for now, or None (unknown, revoked, expired, user disabled).
@@ -1381,12 +1380,13 @@ class Cronwell:
         action: AuditAction,
         name: str,
         *,
-        before: JobSpec | None = None,
-        after: JobSpec | None = None,
+        before: JobSpec | Mapping[str, Any] | None = None,
+        after: JobSpec | Mapping[str, Any] | None = None,
     ) -> None:
-        """Record a change of job ``name``, with its definitions before and after, masked."""
+        """Record a change of job ``name``, with its definitions before and after, masked; a
+        stored definition is taken as its canonical form, with no need to parse it."""
 
-        def shown(spec: JobSpec | None) -> dict[str, Any] | None:
+        def shown(spec: JobSpec | Mapping[str, Any] | None) -> dict[str, Any] | None:
             return None if spec is None else self.masked_definition(spec)
 
         self._audit(connection, action, "job", name, before=shown(before), after=shown(after))
@@ -1394,24 +1394,23 @@ class Cronwell:
     def _audit_plan(self, connection: Any, plan: Plan, current: Mapping[str, JobRow]) -> None:
         """One record per job an apply (or a template's change) created, updated or deleted."""
 
-        def was(name: str) -> JobSpec:
-            return JobSpec.from_canonical(current[name].spec)
-
         for spec in plan.create:
             self._audit_job(connection, AuditAction.JOB_CREATE, spec.name, after=spec)
         for spec in plan.update:
-            before = was(spec.name)
+            before = current[spec.name].spec
             self._audit_job(
                 connection, AuditAction.JOB_UPDATE, spec.name, before=before, after=spec
             )
         for name in plan.delete:
-            self._audit_job(connection, AuditAction.JOB_DELETE, name, before=was(name))
+            self._audit_job(connection, AuditAction.JOB_DELETE, name, before=current[name].spec)
 
-    def _audit_template(self, connection: Any, name: str, template: Template) -> None:
-        """Record a template an apply is about to store: created, or changed from the stored."""
-        before = store_templates.get_templates(connection, [name]).get(name)
+    def _audit_template(
+        self, connection: Any, template: Template, before: dict[str, Any] | None
+    ) -> None:
+        """Record a template an apply is about to store: created, or changed from ``before``."""
         action = AuditAction.TEMPLATE_CREATE if before is None else AuditAction.TEMPLATE_UPDATE
-        self._audit(connection, action, "template", name, before=before, after=template.as_dict())
+        after = template.as_dict()
+        self._audit(connection, action, "template", template.name, before=before, after=after)
 
     def _audit_paused(self, connection: Any, was_paused: bool, is_paused: bool) -> None:
         action = AuditAction.SCHEDULER_PAUSE if is_paused else AuditAction.SCHEDULER_RESUME
@@ -1496,10 +1495,13 @@ def _changed(spec: JobSpec, changes: Mapping[str, Any]) -> dict[str, Any]:
     return {**own_fields(canonical), "template": canonical["template"], **changes}
 
 
-def _changed_templates(connection: Any, templates: Sequence[Template]) -> list[Template]:
-    """The templates of ``templates`` that are new or differ from the stored ones."""
+def _changed_templates(
+    connection: Any, templates: Sequence[Template]
+) -> tuple[list[Template], dict[str, dict[str, Any]]]:
+    """The templates of ``templates`` that are new or differ from the stored ones, and the
+    stored definitions of those that exist: what their audit records were changed from."""
     stored = store_templates.get_templates(connection, [t.name for t in templates], lock=True)
-    return [t for t in templates if stored.get(t.name) != t.as_dict()]
+    return [t for t in templates if stored.get(t.name) != t.as_dict()], stored
 
 
 def _followers(

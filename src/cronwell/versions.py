@@ -8,10 +8,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from cronwell.audit import UNKNOWN, current_actor, current_user
-
-UNKNOWN_AUTHOR = UNKNOWN
-__all__ = ["UNKNOWN_AUTHOR", "author_or_default", "current_user", "diff_definitions"]
+from cronwell.audit import current_actor
 
 
 def author_or_default(author: str | None) -> str:

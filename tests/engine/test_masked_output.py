@@ -4,16 +4,19 @@ stores, with a real worker and real child processes."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from cronwell.engine.child import TaskContext
 from cronwell.engine.clock import ManualClock
 from cronwell.engine.worker import Worker
 from cronwell.policies.secrets import SecretKeys
 from cronwell.store.database import Database
 from cronwell.store.tables import attempts
 from tests.engine.rows import job_with_run
+from tests.waiting import eventually
 
 NOW = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)
 
@@ -60,3 +63,33 @@ def test_the_worker_masks_by_the_keys_it_is_given(database: Database, clock: Man
         worker.close()
     output, _ = attempt_of(database, run_id)
     assert output is not None and output.strip() == "pin=*** password=shown"
+
+
+def beat_a_secret(ctx: TaskContext) -> None:
+    """A task whose progress holds a secret, running until it is stopped."""
+    ctx.heartbeat("password=x")
+    while not ctx.cancelled:
+        time.sleep(0.01)
+
+
+def test_a_secret_in_a_running_tasks_progress_is_stored_masked(
+    database: Database, worker: Worker, clock: ManualClock
+) -> None:
+    task = f"{__name__}:beat_a_secret"
+    run_id = job_with_run(database, NOW, task=task, mode="thread")
+    worker.tick(clock.now())
+
+    def recorded() -> str | None:
+        worker.heartbeat()  # how progress reaches the store while the attempt runs
+        with database.transaction(write=False) as connection:
+            progress: str | None = connection.execute(
+                select(attempts.c.progress).where(attempts.c.run_id == run_id)
+            ).scalar_one()
+        return progress
+
+    try:
+        eventually(lambda: recorded() is not None)
+        assert recorded() == "password=***"
+    finally:
+        worker.interrupt()
+        worker.join(10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -170,8 +171,10 @@ def test_a_revoked_token_no_longer_authenticates(database: Database) -> None:
         made = create_token(connection, Role.ADMIN, now=NOW)
         other = create_token(connection, Role.ADMIN, now=NOW)
     with database.transaction() as connection:
-        assert revoke_token(connection, made.row.id, now=LATER) is True
-        assert revoke_token(connection, made.row.id, now=LATER + timedelta(hours=1)) is False
+        assert revoke_token(connection, made.row.id, now=LATER) == replace(
+            made.row, revoked_at=LATER
+        )
+        assert revoke_token(connection, made.row.id, now=LATER + timedelta(hours=1)) is None
     with database.transaction() as connection:
         assert authenticate(connection, made.token, LATER) is None
         assert authenticate(connection, other.token, LATER) is not None

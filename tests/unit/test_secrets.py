@@ -13,14 +13,7 @@ from hypothesis import strategies as st
 from cronwell.engine.masking import masked_outcome
 from cronwell.lifecycle import AttemptStatus
 from cronwell.policies.base import PolicyError
-from cronwell.policies.secrets import (
-    CHANGED,
-    MASK,
-    SecretKeys,
-    mask_definition,
-    mask_mapping,
-    mask_text,
-)
+from cronwell.policies.secrets import CHANGED, MASK, SecretKeys
 from cronwell.store.runs import Outcome
 
 
@@ -55,7 +48,7 @@ def test_a_mapping_is_masked_at_any_depth_and_the_original_is_left_alone() -> No
         "db": {"password": "hunter2", "hosts": [{"api_key": "k", "port": 5432}]},
         "token": {"nested": "all of it"},
     }
-    masked = mask_mapping(value)
+    masked = SecretKeys().mask_mapping(value)
     assert masked == {
         "user": "ana",
         "db": {"password": MASK, "hosts": [{"api_key": MASK, "port": 5432}]},
@@ -73,7 +66,7 @@ def test_a_definition_masks_kwargs_env_and_metadata_and_leaves_args_and_the_rest
         "metadata": {"owner": "ops", "slack_token": "t"},
         "command": None,
     }
-    assert mask_definition(definition) == {
+    assert SecretKeys().mask_definition(definition) == {
         "name": "sync",
         "args": ["password", "hunter2"],
         "kwargs": {"api_key": MASK, "n": 1},
@@ -99,19 +92,19 @@ def test_a_definition_masks_kwargs_env_and_metadata_and_leaves_args_and_the_rest
     ],
 )
 def test_free_text_has_its_secret_assignments_masked(text: str, masked: str) -> None:
-    assert mask_text(text) == masked
+    assert SecretKeys().mask_text(text) == masked
 
 
 @pytest.mark.parametrize("text", ["a" * 1_000_000, "token" * 200_000, '"' * 1_000_000])
 def test_masking_takes_time_in_proportion_to_the_text(text: str) -> None:
     # A pattern that backtracks takes hours on a long word; a linear one well under a second.
     started = time.monotonic()
-    assert mask_text(text) == text
+    assert SecretKeys().mask_text(text) == text
     assert time.monotonic() - started < 5
 
 
 def test_text_is_masked_by_the_configured_patterns() -> None:
-    assert mask_text("pin=1234 password=x", SecretKeys(("pin",))) == "pin=*** password=x"
+    assert SecretKeys(("pin",)).mask_text("pin=1234 password=x") == "pin=*** password=x"
 
 
 json_values = st.recursive(
@@ -138,9 +131,9 @@ def _secret_values(value: Any) -> list[Any]:
 
 @given(json_values)
 def test_masking_leaves_only_masks_under_secret_keys_and_is_idempotent(value: Any) -> None:
-    masked = mask_mapping(value)
+    masked = SecretKeys().mask_mapping(value)
     assert all(found == MASK for found in _secret_values(masked))
-    assert mask_mapping(masked) == masked
+    assert SecretKeys().mask_mapping(masked) == masked
     if not _secret_values(value):
         assert masked == value
 
@@ -156,7 +149,7 @@ def test_a_secret_assigned_in_text_never_survives(key: str, secret: str) -> None
         f'"{key}": "{secret}"': f'"{key}": "{MASK}"',
     }
     for text, masked in forms.items():
-        assert mask_text(f"start {text} end") == f"start {masked} end"
+        assert SecretKeys().mask_text(f"start {text} end") == f"start {masked} end"
 
 
 def test_an_attempts_output_error_and_progress_are_masked_and_the_rest_kept() -> None:

@@ -239,7 +239,7 @@ class Worker:
             in_flight = {run_id: cancel for run_id, (_, cancel, _) in self._running.items()}
             numbers = {run_id: run.attempt for run_id, (run, _, _) in self._running.items()}
             pulses = dict(self._pulses)
-        beats = _unrecorded(pulses, numbers)
+        beats = _unrecorded(pulses, numbers, self.secret_keys)
         with self.database.transaction() as connection:
             beat_worker(connection, self.id, now)
             held = renew_leases(
@@ -579,15 +579,17 @@ def _once(function: Callable[[Outcome], None]) -> Callable[[Outcome], None]:
 
 
 def _unrecorded(
-    pulses: Mapping[tuple[int, int], Pulse], numbers: Mapping[int, int]
+    pulses: Mapping[tuple[int, int], Pulse], numbers: Mapping[int, int], keys: SecretKeys
 ) -> list[tuple[AttemptBeat, Pulse, Heartbeat]]:
     """The last heartbeats of the attempts in flight (``numbers``: run id to attempt number)
-    that the store does not have yet, each with its pulse."""
+    that the store does not have yet, each with its pulse; their progress is masked by
+    ``keys`` as the attempt's end masks it, since people read it while the task runs."""
     found = []
     for (run_id, number), pulse in pulses.items():
         last = pulse.last
         if last is not None and last is not pulse.recorded and numbers.get(run_id) == number:
-            found.append((AttemptBeat(run_id, number, last.at, last.progress), pulse, last))
+            progress = keys.mask_text(last.progress) if last.progress else last.progress
+            found.append((AttemptBeat(run_id, number, last.at, progress), pulse, last))
     return found
 
 

@@ -141,17 +141,3 @@ class SecretKeys:
 
 
 DEFAULT_KEYS = SecretKeys()
-
-
-def mask_mapping(value: Any, keys: SecretKeys = DEFAULT_KEYS) -> Any:
-    return keys.mask_mapping(value)
-
-
-def mask_definition(
-    definition: Mapping[str, Any], keys: SecretKeys = DEFAULT_KEYS
-) -> dict[str, Any]:
-    return keys.mask_definition(definition)
-
-
-def mask_text(text: str, keys: SecretKeys = DEFAULT_KEYS) -> str:
-    return keys.mask_text(text)

@@ -7,7 +7,7 @@ never above the user's role; a disabled user's tokens stop working at once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -161,16 +161,17 @@ def list_tokens(connection: Connection) -> list[TokenRow]:
     return [_token_row(row._mapping) for row in connection.execute(query)]
 
 
-def revoke_token(connection: Connection, token_id: int, *, now: datetime) -> bool:
-    """Revoke the token: it no longer authenticates. Returns False if it was revoked
-    already (it keeps its first ``revoked_at``); an AuthError if it does not exist."""
-    get_token(connection, token_id)
+def revoke_token(connection: Connection, token_id: int, *, now: datetime) -> TokenRow | None:
+    """Revoke the token: it no longer authenticates. Returns the token as revoked, for the
+    caller's record of it; None if it was revoked already (it keeps its first
+    ``revoked_at``); an AuthError if it does not exist."""
+    found = get_token(connection, token_id)
     changed = connection.execute(
         update(api_tokens)
         .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
         .values(revoked_at=now)
     )
-    return changed.rowcount == 1
+    return replace(found, revoked_at=now) if changed.rowcount == 1 else None
 
 
 def authenticate(connection: Connection, token: str, now: datetime) -> Principal | None:
