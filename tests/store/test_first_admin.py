@@ -11,9 +11,9 @@ from cronwell.auth import AuthError, Role, check_given_token, hash_token
 from cronwell.store.auth import (
     FirstAdmin,
     add_user,
-    authenticate,
     disable_user,
     ensure_admin,
+    find_principal,
 )
 from cronwell.store.database import Database
 from cronwell.store.tables import api_tokens, users
@@ -28,11 +28,11 @@ def test_a_store_without_an_admin_gets_one_whose_token_is_returned_once(
     with database.transaction() as connection:
         token = ensure_admin(connection, now=NOW).plain
         again = ensure_admin(connection, now=NOW)
-        principal = authenticate(connection, token or "", NOW)
+        found = find_principal(connection, token or "", NOW)
     assert token is not None and token.startswith("cwt_")
     assert again == FirstAdmin()
-    assert principal is not None
-    assert (principal.user, principal.role) == ("admin", Role.ADMIN)
+    assert found is not None
+    assert (found[0].user, found[0].role) == ("admin", Role.ADMIN)
     assert _count(database, api_tokens) == 1
 
 
@@ -65,10 +65,10 @@ def test_a_given_token_is_stored_hashed_for_the_admin_once_and_never_returned(
         add_user(connection, "root", Role.ADMIN, now=NOW)
         first = ensure_admin(connection, now=NOW, token=GIVEN)
         again = ensure_admin(connection, now=NOW, token=GIVEN)
-        principal = authenticate(connection, GIVEN, NOW)
+        found = find_principal(connection, GIVEN, NOW)
         stored = connection.execute(select(api_tokens.c.token_hash)).scalars().all()
-    assert principal is not None
-    assert (principal.user, principal.role) == ("admin", Role.ADMIN)
+    assert found is not None
+    assert (found[0].user, found[0].role) == ("admin", Role.ADMIN)
     assert stored == [hash_token(GIVEN)]
     assert first.plain is None, "a given token is never returned"
     assert first.user is not None and first.user.name == "admin"

@@ -188,18 +188,6 @@ def revoke_token(connection: Connection, token_id: int, *, now: datetime) -> boo
     return changed.rowcount == 1
 
 
-def authenticate(connection: Connection, token: str, now: datetime) -> Principal | None:
-    """Who ``token`` speaks for at ``now`` (see ``find_principal``), its use recorded by
-    ``record_use`` when the last one recorded is over USE_PRECISION old."""
-    found = find_principal(connection, token, now)
-    if found is None:
-        return None
-    principal, last_used_at = found
-    if is_use_stale(last_used_at, now):
-        record_use(connection, principal.token_id, now)
-    return principal
-
-
 # How stale a token's ``last_used_at`` may be: recording every use would make each API request
 # a writing transaction, which on SQLite waits its turn behind the scheduler's and workers'.
 USE_PRECISION = timedelta(minutes=1)
