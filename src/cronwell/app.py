@@ -1198,7 +1198,15 @@ class Cronwell:
         if it is not yet, and never returned. AuthError for a token too weak to serve, or a
         user ``admin`` that is disabled or not an admin; see ``cronwell.store.auth``."""
         with self.database.transaction() as connection:
-            return store_auth.ensure_admin(connection, now=self.clock.now(), token=token)
+            made = store_auth.ensure_admin(connection, now=self.clock.now(), token=token)
+            if made.user is not None:
+                after = _user_state(made.user)
+                self._audit(connection, AuditAction.USER_ADD, "user", made.user.name, after=after)
+            if made.token is not None:
+                after = _token_state(made.token)
+                action = AuditAction.TOKEN_CREATE
+                self._audit(connection, action, "token", made.token.id, after=after)
+            return made.plain
 
     # --- runs, events and the cluster (API reads) ---
 

@@ -117,9 +117,8 @@ def test_what_the_commands_show_has_its_secrets_masked(project: tuple[Path, str]
     assert event["payload"] == {"sku": "A", "token": "***"}
     (listed,) = json.loads(out(cwd, "events", "list", "--json", "--database", url))
     assert listed["payload"] == {"sku": "A", "token": "***"}
-    trigger = out(cwd, "jobs", "trigger", "sync", "--database", url)
-    run_id = trigger.split("run ")[1].split()[0]
-    out(cwd, "run", "--for", "2", "--no-examples", "--database", url)
-    run = json.loads(out(cwd, "runs", "show", run_id, "--database", url))
+    out(cwd, "exec", "sync", "--database", url)
+    (ran,) = json.loads(out(cwd, "runs", "list", "--json", "--job", "sync", "--database", url))
+    run = json.loads(out(cwd, "runs", "show", str(ran["id"]), "--database", url))
     assert run["status"] == "succeeded"
     assert run["attempt_details"][0]["output"].strip() == "connecting with password=***"

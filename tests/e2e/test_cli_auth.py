@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from cronwell.app import Cronwell
 from cronwell.auth import Role, verify_password
-from cronwell.store.auth import authenticate
+from cronwell.engine.clock import ManualClock
 from cronwell.store.database import Database
 from cronwell.store.tables import api_tokens, users
 from tests.e2e.test_cli_jobs import CRONWELL, cronwell, out
@@ -26,12 +27,11 @@ def json_out(cwd: Path, url: str, *args: str) -> Any:
 
 def who(url: str, token: str, now: datetime | None = None) -> tuple[str | None, Role] | None:
     """Whom the store says ``token`` speaks for."""
-    database = Database(url)
+    app = Cronwell(url, clock=ManualClock(now or datetime.now(UTC)), migrate=False)
     try:
-        with database.transaction() as connection:
-            principal = authenticate(connection, token, now or datetime.now(UTC))
+        principal = app.authenticate(token)
     finally:
-        database.dispose()
+        app.database.dispose()
     return None if principal is None else (principal.user, principal.role)
 
 

@@ -7,14 +7,17 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import Connection, select, text, update
 
+from cronwell.app import Cronwell
 from cronwell.auth import AuthError, Role, hash_token, verify_password
+from cronwell.engine.clock import ManualClock
 from cronwell.store.auth import (
+    Principal,
     add_user,
-    authenticate,
     create_token,
     disable_user,
+    find_principal,
     list_tokens,
     list_users,
     revoke_token,
@@ -25,6 +28,12 @@ from tests.waiting import eventually
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(hours=1)
+
+
+def principal_of(connection: Connection, token: str, now: datetime) -> Principal | None:
+    """Whom ``token`` speaks for at ``now``, by the store's read alone."""
+    found = find_principal(connection, token, now)
+    return None if found is None else found[0]
 
 
 def test_a_user_is_stored_with_its_role_and_only_a_hash_of_its_password(
@@ -99,12 +108,17 @@ def _is_waiting(database: Database, thread: threading.Thread) -> bool:
         return bool(connection.execute(text(waiting)).scalar_one())
 
 
-def test_a_token_authenticates_with_its_role_and_records_its_use(database: Database) -> None:
+def test_a_token_authenticates_with_its_role_and_records_its_use(
+    database: Database, database_url: str
+) -> None:
     with database.transaction() as connection:
         add_user(connection, "ada", Role.ADMIN, now=NOW)
         made = create_token(connection, Role.OPERATOR, now=NOW, user="ada", name="deploys")
-    with database.transaction() as connection:
-        principal = authenticate(connection, made.token, LATER)
+    app = Cronwell(database_url, clock=ManualClock(LATER), migrate=False)
+    try:
+        principal = app.authenticate(made.token)
+    finally:
+        app.database.dispose()
     assert principal is not None
     assert (principal.token_id, principal.user, principal.role) == (made.row.id, "ada", "operator")
     with database.transaction(write=False) as connection:
@@ -133,7 +147,7 @@ def test_only_the_hash_of_a_token_is_stored_and_never_shown(database: Database) 
 def test_a_service_token_has_no_user(database: Database) -> None:
     with database.transaction() as connection:
         made = create_token(connection, Role.VIEWER, now=NOW)
-        principal = authenticate(connection, made.token, NOW)
+        principal = principal_of(connection, made.token, NOW)
     assert principal is not None
     assert (principal.user_id, principal.user, principal.role) == (None, None, Role.VIEWER)
 
@@ -141,9 +155,9 @@ def test_a_service_token_has_no_user(database: Database) -> None:
 def test_an_unknown_token_authenticates_no_one(database: Database) -> None:
     with database.transaction() as connection:
         made = create_token(connection, Role.ADMIN, now=NOW)
-        assert authenticate(connection, made.token + "x", NOW) is None
-        assert authenticate(connection, "", NOW) is None
-        assert authenticate(connection, hash_token(made.token), NOW) is None  # not the hash
+        assert principal_of(connection, made.token + "x", NOW) is None
+        assert principal_of(connection, "", NOW) is None
+        assert principal_of(connection, hash_token(made.token), NOW) is None  # not the hash
 
 
 def test_a_token_works_until_it_expires(database: Database) -> None:
@@ -151,9 +165,9 @@ def test_a_token_works_until_it_expires(database: Database) -> None:
     with database.transaction() as connection:
         made = create_token(connection, Role.VIEWER, now=NOW, expires_at=expires_at)
     with database.transaction() as connection:
-        assert authenticate(connection, made.token, expires_at - timedelta(seconds=1))
-        assert authenticate(connection, made.token, expires_at) is None
-        assert authenticate(connection, made.token, expires_at + timedelta(days=1)) is None
+        assert principal_of(connection, made.token, expires_at - timedelta(seconds=1))
+        assert principal_of(connection, made.token, expires_at) is None
+        assert principal_of(connection, made.token, expires_at + timedelta(days=1)) is None
 
 
 def test_a_token_that_expires_before_it_is_made_is_refused(database: Database) -> None:
@@ -176,8 +190,8 @@ def test_a_revoked_token_no_longer_authenticates(database: Database) -> None:
         )
         assert revoke_token(connection, made.row.id, now=LATER + timedelta(hours=1)) is None
     with database.transaction() as connection:
-        assert authenticate(connection, made.token, LATER) is None
-        assert authenticate(connection, other.token, LATER) is not None
+        assert principal_of(connection, made.token, LATER) is None
+        assert principal_of(connection, other.token, LATER) is not None
         revoked = [token.revoked_at for token in list_tokens(connection)]
     assert revoked == [LATER, None]
 
@@ -198,7 +212,7 @@ def test_a_disabled_users_tokens_no_longer_authenticate(database: Database) -> N
         assert disable_user(connection, "ada", now=LATER) is True
         assert disable_user(connection, "ada", now=LATER + timedelta(hours=1)) is False
     with database.transaction() as connection:
-        assert authenticate(connection, made.token, LATER) is None
+        assert principal_of(connection, made.token, LATER) is None
         (ada,) = list_users(connection)
     assert (ada.is_disabled, ada.disabled_at) == (True, LATER)
     with (
@@ -240,5 +254,5 @@ def test_a_token_acts_no_higher_than_its_users_role_now(database: Database) -> N
         # must already read the user's role when the token is used, not when it was made.
         connection.execute(update(users).values(role=Role.VIEWER.value))
     with database.transaction() as connection:
-        principal = authenticate(connection, made.token, LATER)
+        principal = principal_of(connection, made.token, LATER)
     assert principal is not None and principal.role is Role.VIEWER

@@ -8,7 +8,13 @@ import pytest
 from sqlalchemy import Table, func, select
 
 from cronwell.auth import AuthError, Role, check_given_token, hash_token
-from cronwell.store.auth import add_user, authenticate, disable_user, ensure_admin
+from cronwell.store.auth import (
+    FirstAdmin,
+    add_user,
+    disable_user,
+    ensure_admin,
+    find_principal,
+)
 from cronwell.store.database import Database
 from cronwell.store.tables import api_tokens, users
 
@@ -20,20 +26,20 @@ def test_a_store_without_an_admin_gets_one_whose_token_is_returned_once(
     database: Database,
 ) -> None:
     with database.transaction() as connection:
-        token = ensure_admin(connection, now=NOW)
+        token = ensure_admin(connection, now=NOW).plain
         again = ensure_admin(connection, now=NOW)
-        principal = authenticate(connection, token or "", NOW)
+        found = find_principal(connection, token or "", NOW)
     assert token is not None and token.startswith("cwt_")
-    assert again is None
-    assert principal is not None
-    assert (principal.user, principal.role) == ("admin", Role.ADMIN)
+    assert again == FirstAdmin()
+    assert found is not None
+    assert (found[0].user, found[0].role) == ("admin", Role.ADMIN)
     assert _count(database, api_tokens) == 1
 
 
 def test_a_store_with_an_enabled_admin_gets_nothing(database: Database) -> None:
     with database.transaction() as connection:
         add_user(connection, "root", Role.ADMIN, now=NOW)
-        assert ensure_admin(connection, now=NOW) is None
+        assert ensure_admin(connection, now=NOW) == FirstAdmin()
     assert _count(database, users) == 1
     assert _count(database, api_tokens) == 0
 
@@ -57,13 +63,17 @@ def test_a_given_token_is_stored_hashed_for_the_admin_once_and_never_returned(
 ) -> None:
     with database.transaction() as connection:
         add_user(connection, "root", Role.ADMIN, now=NOW)
-        assert ensure_admin(connection, now=NOW, token=GIVEN) is None
-        assert ensure_admin(connection, now=NOW, token=GIVEN) is None
-        principal = authenticate(connection, GIVEN, NOW)
+        first = ensure_admin(connection, now=NOW, token=GIVEN)
+        again = ensure_admin(connection, now=NOW, token=GIVEN)
+        found = find_principal(connection, GIVEN, NOW)
         stored = connection.execute(select(api_tokens.c.token_hash)).scalars().all()
-    assert principal is not None
-    assert (principal.user, principal.role) == ("admin", Role.ADMIN)
+    assert found is not None
+    assert (found[0].user, found[0].role) == ("admin", Role.ADMIN)
     assert stored == [hash_token(GIVEN)]
+    assert first.plain is None, "a given token is never returned"
+    assert first.user is not None and first.user.name == "admin"
+    assert first.token is not None and first.token.name == "given"
+    assert again == FirstAdmin()
 
 
 def test_a_weak_given_token_is_refused_and_nothing_is_stored(database: Database) -> None:

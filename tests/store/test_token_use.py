@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from cronwell.app import Cronwell
 from cronwell.auth import Role
-from cronwell.store.auth import authenticate, create_token, list_tokens, record_use
+from cronwell.engine.clock import ManualClock
+from cronwell.store.auth import create_token, list_tokens, record_use
 from cronwell.store.database import Database
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -17,16 +19,23 @@ def _last_used_at(database: Database) -> datetime | None:
     return shown.last_used_at
 
 
-def test_a_use_within_a_minute_of_the_last_recorded_is_not_written(database: Database) -> None:
+def test_a_use_within_a_minute_of_the_last_recorded_is_not_written(
+    database: Database, database_url: str
+) -> None:
     with database.transaction() as connection:
         made = create_token(connection, Role.VIEWER, now=NOW)
-        assert authenticate(connection, made.token, NOW) is not None
-    for seconds in (1, 59):
-        with database.transaction() as connection:
-            assert authenticate(connection, made.token, NOW + timedelta(seconds=seconds))
-        assert _last_used_at(database) == NOW
-    with database.transaction() as connection:
-        assert authenticate(connection, made.token, NOW + timedelta(seconds=60))
+    clock = ManualClock(NOW)
+    app = Cronwell(database_url, clock=clock, migrate=False)
+    try:
+        assert app.authenticate(made.token) is not None
+        for seconds in (1, 59):
+            clock.set(NOW + timedelta(seconds=seconds))
+            assert app.authenticate(made.token)
+            assert _last_used_at(database) == NOW
+        clock.set(NOW + timedelta(seconds=60))
+        assert app.authenticate(made.token)
+    finally:
+        app.database.dispose()
     assert _last_used_at(database) == NOW + timedelta(seconds=60)
 
 

@@ -22,8 +22,9 @@ from cronwell.cli.options import (
     reason_of,
 )
 from cronwell.engine.events import EventError, FiredEvent
-from cronwell.store.events import EventRow, get_event, list_events, runs_of_event
+from cronwell.store.events import EventRow
 from cronwell.store.history import RunRow
+from cronwell.store.pages import EventNotFound
 
 EVENT_COLUMNS = ("id", "name", "fired_at", "fired_by", "runs")
 
@@ -54,8 +55,7 @@ def events_fire(
     except EventError as error:
         field, _, problem = str(error).partition(": ")
         raise InputError(f"{_OPTION_OF.get(field, field)}: {problem}") from None
-    with app.database.transaction(write=False) as connection:
-        made = runs_of_event(connection, fired.id)
+    _, made = app.get_event(fired.id)
     if as_json:
         shown = {"id": fired.id, "name": fired.name, "fired_at": fired.fired_at}
         shown |= {"is_paused": fired.is_paused, "runs": [_run_fields(run) for run in made]}
@@ -80,8 +80,7 @@ _OPTION_OF = {"name": "NAME", "payload": "--data"}
 def events_list(database: str | None, as_json: bool, name: str | None, limit: int) -> None:
     """Events fired, the newest first, with how many runs each made (--json adds payloads)."""
     app = open_app(database)
-    with app.database.transaction(write=False) as connection:
-        found = list_events(connection, name=name, limit=limit)
+    found = app.find_events(name=name, limit=limit).items
     rows = [masked_event(app.secret_keys, asdict(row)) for row in found]
     print_rows(rows, EVENT_COLUMNS, as_json)
 
@@ -110,12 +109,10 @@ def events_runs(event_id: int, database: str | None, as_json: bool) -> None:
 
 def _event_and_runs(app: Cronwell, event_id: int) -> tuple[EventRow, list[RunRow]]:
     """The event and the runs it made, read together; an unknown event is bad input."""
-    with app.database.transaction(write=False) as connection:
-        found = get_event(connection, event_id)
-        made = runs_of_event(connection, event_id)
-    if found is None:
-        raise InputError(f"EVENT: event {event_id} does not exist")
-    return found, made
+    try:
+        return app.get_event(event_id)
+    except EventNotFound:
+        raise InputError(f"EVENT: event {event_id} does not exist") from None
 
 
 def _payload(data: str | None) -> Any:

@@ -19,7 +19,7 @@ from cronwell.cli.options import (
     open_app,
     print_runs,
 )
-from cronwell.store.history import attempts_of, find_run, list_runs
+from cronwell.store.history import list_runs
 
 T = TypeVar("T")
 
@@ -51,12 +51,12 @@ def runs_list(
 def runs_show(run_id: int, database: str | None) -> None:
     """RUN with every attempt: worker, outcome, duration, exit code, error, output, logs."""
     app = open_app(database)
-    with app.database.transaction(write=False) as connection:
-        found = find_run(connection, run_id)
-        tried = attempts_of(connection, run_id)
-    if found is None:
-        raise InputError(f"RUN: run {run_id} does not exist")
-    shown = masked_run(app.secret_keys, asdict(found), [asdict(attempt) for attempt in tried])
+    try:
+        found = app.get_run_detail(run_id)
+    except RunNotFound:
+        raise InputError(f"RUN: run {run_id} does not exist") from None
+    tried = [asdict(attempt) for attempt in found.attempts]
+    shown = masked_run(app.secret_keys, asdict(found.run), tried)
     click.echo(json.dumps(shown, indent=2, default=json_value))
 
 

@@ -10,11 +10,21 @@ import click
 
 from cronwell.cli.errors import InputError
 from cronwell.cli.options import counted, database_option, json_option, open_app
-from cronwell.policies.retention import DEFAULT_KEEP_LAST, Retention
+from cronwell.policies.retention import (
+    DEFAULT_AGE,
+    DEFAULT_AUDIT_AGE,
+    DEFAULT_KEEP_LAST,
+    Retention,
+)
 from cronwell.schedules import ScheduleError, parse_duration
 from cronwell.store.retention import Pruned
 
 NEVER = "never"
+
+
+def _days(age: timedelta) -> str:
+    """A policy's default age as the option takes it, so the two cannot drift apart."""
+    return f"{age.days}d"
 
 
 @click.command("prune")
@@ -22,7 +32,7 @@ NEVER = "never"
 @click.option(
     "--runs-older-than",
     "runs_age",
-    default="90d",
+    default=_days(DEFAULT_AGE),
     show_default=True,
     metavar="DURATION",
     help="Finished runs (with attempts and output) that ended longer ago go; 'never' keeps all.",
@@ -37,7 +47,7 @@ NEVER = "never"
 @click.option(
     "--events-older-than",
     "events_age",
-    default="90d",
+    default=_days(DEFAULT_AGE),
     show_default=True,
     metavar="DURATION",
     help="Events fired longer ago go, unless an active run still reads one; 'never' keeps all.",
@@ -45,7 +55,7 @@ NEVER = "never"
 @click.option(
     "--audit-older-than",
     "audit_age",
-    default="365d",
+    default=_days(DEFAULT_AUDIT_AGE),
     show_default=True,
     metavar="DURATION",
     help="Audit records made longer ago go; 'never' keeps all.",

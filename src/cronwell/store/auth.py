@@ -135,16 +135,31 @@ def create_token(
     if expires_at is not None and expires_at <= now:
         raise AuthError("expires_at", f"{expires_at.isoformat()} is not after now")
     token = new_token()
-    row = {
-        "token_hash": hash_token(token),
+    row = _token_values(
+        hash_token(token), role, now=now, name=name, user_id=user_id, expires_at=expires_at
+    )
+    token_id = connection.execute(insert(api_tokens).values(row).returning(api_tokens.c.id))
+    return NewToken(token, get_token(connection, int(token_id.scalar_one())))
+
+
+def _token_values(
+    token_hash: str,
+    role: Role,
+    *,
+    now: datetime,
+    name: str | None,
+    user_id: int | None,
+    expires_at: datetime | None = None,
+) -> dict[str, Any]:
+    """A token's row, made alike for a new token and a given one."""
+    return {
+        "token_hash": token_hash,
         "name": name,
         "user_id": user_id,
         "role": role.value,
         "created_at": now,
         "expires_at": expires_at,
     }
-    token_id = connection.execute(insert(api_tokens).values(row).returning(api_tokens.c.id))
-    return NewToken(token, get_token(connection, int(token_id.scalar_one())))
 
 
 def get_token(connection: Connection, token_id: int) -> TokenRow:
@@ -172,18 +187,6 @@ def revoke_token(connection: Connection, token_id: int, *, now: datetime) -> Tok
         .values(revoked_at=now)
     )
     return replace(found, revoked_at=now) if changed.rowcount == 1 else None
-
-
-def authenticate(connection: Connection, token: str, now: datetime) -> Principal | None:
-    """Who ``token`` speaks for at ``now`` (see ``find_principal``), its use recorded by
-    ``record_use`` when the last one recorded is over USE_PRECISION old."""
-    found = find_principal(connection, token, now)
-    if found is None:
-        return None
-    principal, last_used_at = found
-    if is_use_stale(last_used_at, now):
-        record_use(connection, principal.token_id, now)
-    return principal
 
 
 # How stale a token's ``last_used_at`` may be: recording every use would make each API request
@@ -282,38 +285,48 @@ def _token_row(fields: RowMapping) -> TokenRow:
 FIRST_ADMIN = "admin"
 
 
-def ensure_admin(connection: Connection, *, now: datetime, token: str | None = None) -> str | None:
-    """Make sure someone can administer the store over the API; the plain text of a token made
-    for it, to be shown once, or None. Without ``token``: on a store with no enabled admin,
-    add the user ``admin`` with a new token (a store that has one gets nothing, so a token is
-    shown at the first start only). With ``token`` (a person's choice, checked by
-    ``check_given_token``): store its hash for the user ``admin``, adding that user if need
-    be, unless it is stored already; it is never returned. An AuthError if ``admin`` exists
-    but is disabled or not an admin."""
+@dataclass(frozen=True, slots=True)
+class FirstAdmin:
+    """What ``ensure_admin`` added, each None when it added nothing of the kind, so that
+    the caller can record each addition. ``plain`` is a new token's text, to be shown once;
+    a given token's never is."""
+
+    user: UserRow | None = None
+    token: TokenRow | None = None
+    plain: str | None = None
+
+
+def ensure_admin(connection: Connection, *, now: datetime, token: str | None = None) -> FirstAdmin:
+    """Make sure someone can administer the store over the API. Without ``token``: on a
+    store with no enabled admin, add the user ``admin`` with a new token (a store that has
+    one gets nothing, so a token is shown at the first start only). With ``token`` (a
+    person's choice, checked by ``check_given_token``): store its hash for the user
+    ``admin``, adding that user if need be, unless it is stored already. An AuthError if
+    ``admin`` exists but is disabled or not an admin."""
     if token is not None:
-        _keep_given_token(connection, check_given_token(token), now)
-        return None
-    if _has_enabled_admin(connection) or not _add_first_admin(connection, now):
-        return None
-    return create_token(connection, Role.ADMIN, now=now, user=FIRST_ADMIN, name="first").token
+        return _keep_given_token(connection, check_given_token(token), now)
+    if _has_enabled_admin(connection):
+        return FirstAdmin()
+    admin, is_added = _first_admin(connection, now)
+    if not is_added:
+        return FirstAdmin()
+    made = create_token(connection, Role.ADMIN, now=now, user=FIRST_ADMIN, name="first")
+    return FirstAdmin(admin, made.row, made.token)
 
 
-def _keep_given_token(connection: Connection, token: str, now: datetime) -> None:
-    known = select(api_tokens.c.id).where(api_tokens.c.token_hash == hash_token(token))
+def _keep_given_token(connection: Connection, token: str, now: datetime) -> FirstAdmin:
+    token_hash = hash_token(token)
+    known = select(api_tokens.c.id).where(api_tokens.c.token_hash == token_hash)
     if connection.execute(known).first() is not None:
-        return
-    _add_first_admin(connection, now)
-    row = {
-        "token_hash": hash_token(token),
-        "name": "given",
-        "user_id": get_user(connection, FIRST_ADMIN).id,
-        "role": Role.ADMIN.value,
-        "created_at": now,
-    }
+        return FirstAdmin()
+    admin, is_added = _first_admin(connection, now)
+    row = _token_values(token_hash, Role.ADMIN, now=now, name="given", user_id=admin.id)
     # Of two processes storing the same given token at once, one inserts it; both are fine.
-    insert_ignoring_conflicts(
+    added = insert_ignoring_conflicts(
         connection, api_tokens, [row], on=["token_hash"], returning=api_tokens.c.id
     )
+    stored = get_token(connection, int(added[0])) if added else None
+    return FirstAdmin(admin if is_added else None, stored)
 
 
 def _has_enabled_admin(connection: Connection) -> bool:
@@ -323,15 +336,16 @@ def _has_enabled_admin(connection: Connection) -> bool:
     return connection.execute(query.limit(1)).first() is not None
 
 
-def _add_first_admin(connection: Connection, now: datetime) -> bool:
-    """Add the user ``admin`` unless it exists; whether this call added it. Of processes
-    starting at once, the unique name lets one add it (and show its token)."""
+def _first_admin(connection: Connection, now: datetime) -> tuple[UserRow, bool]:
+    """The user ``admin``, added unless it exists, and whether this call added it. Of
+    processes starting at once, the unique name lets one add it (and show its token)."""
     row = {"name": FIRST_ADMIN, "role": Role.ADMIN.value, "is_disabled": False, "created_at": now}
-    if insert_ignoring_conflicts(connection, users, [row], on=["name"], returning=users.c.id):
-        return True
+    is_added = bool(
+        insert_ignoring_conflicts(connection, users, [row], on=["name"], returning=users.c.id)
+    )
     found = get_user(connection, FIRST_ADMIN)
     if found.is_disabled or found.role != Role.ADMIN:
         raise AuthError(
             "user", f"{FIRST_ADMIN!r} is disabled or not an admin: add an admin of another name"
         )
-    return False
+    return found, is_added

@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Connection, func, select
 
 from cronwell.store.events import EventRow, get_event, runs_of_event, with_run_counts
-from cronwell.store.history import AttemptRow, RunRow, attempts_of, find_run, history_query
+from cronwell.store.history import AttemptRow, RunRow, attempts_of, history_query
 from cronwell.store.tables import events, jobs, runs
 
 T = TypeVar("T")
@@ -76,22 +76,19 @@ def page_runs(
     return Page([RunRow(**row._mapping) for row in found], _count(connection, query))
 
 
+# What a run's detail shows beyond its RunRow, read in the same query.
+_DETAIL_COLUMNS = ("args", "kwargs", "queue", "max_attempts", "event_id", "is_cancel_requested")
+
+
 def run_detail(connection: Connection, run_id: int) -> RunDetail | None:
     """The run ``run_id`` with its arguments and attempts, or None."""
-    found = find_run(connection, run_id)
+    query = history_query().add_columns(*(runs.c[name] for name in _DETAIL_COLUMNS))
+    found = connection.execute(query.where(runs.c.id == run_id)).first()
     if found is None:
         return None
-    extra = connection.execute(
-        select(
-            runs.c.args,
-            runs.c.kwargs,
-            runs.c.queue,
-            runs.c.max_attempts,
-            runs.c.event_id,
-            runs.c.is_cancel_requested,
-        ).where(runs.c.id == run_id)
-    ).one()
-    return RunDetail(found, **extra._mapping, attempts=attempts_of(connection, run_id))
+    fields = dict(found._mapping)
+    extra = {name: fields.pop(name) for name in _DETAIL_COLUMNS}
+    return RunDetail(RunRow(**fields), **extra, attempts=attempts_of(connection, run_id))
 
 
 def page_events(
