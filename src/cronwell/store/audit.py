@@ -40,6 +40,9 @@ class AuditRecord:
     detail: Any
 
 
+_INSERT = insert(audit).returning(audit.c.id)
+
+
 def record(
     connection: Connection,
     *,
@@ -68,7 +71,9 @@ def record(
         "after": _stored(after, secret_keys),
         "detail": _stored(detail, secret_keys),
     }
-    inserted = connection.execute(insert(audit).values(row).returning(audit.c.id))
+    # One statement built once: every change writes a record, triggers included, so
+    # building it per call (``.values(row)``) would cost more than the insert itself.
+    inserted = connection.execute(_INSERT, row)
     return int(inserted.scalar_one())
 
 
