@@ -152,8 +152,17 @@ class _AskedJob:
 
 _ASKED_JOBS = 1000  # for how many jobs an _AskedJob is kept at most
 
-# Records the runs just asked for, in the transaction that makes them.
-_AskAudit = Callable[[Any, _AskedJob, list[int]], None]
+
+@dataclass(frozen=True, slots=True)
+class _AskRecord:
+    """What the audit trail says of runs asked for, recorded with them with ``after``
+    ``{"run_ids": [...]}``: ``action`` on the job asked of, or on ``object_id`` of
+    ``object_type`` (the run a retry repeats)."""
+
+    action: AuditAction
+    object_type: str = "job"
+    object_id: str | int | None = None
+    detail: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,7 +361,7 @@ class Cronwell:
         ``respect_overlap`` the job's overlap policy decides it as it decides a scheduled
         run: beside an unfinished run of a ``forbid`` job it is recorded skipped (reason
         ``overlap``), a ``queue`` job's waits, a ``replace`` job's cancels the other."""
-        audit = self._trigger_audit({"args": args, "kwargs": kwargs})
+        audit = _AskRecord(AuditAction.JOB_TRIGGER, detail={"args": args, "kwargs": kwargs})
         (run_id,) = self._ask(
             job, Trigger.MANUAL, [(args, kwargs)], respect_overlap=respect_overlap, audit=audit
         )
@@ -375,7 +384,8 @@ class Cronwell:
         calls: list[Call] = [(None, each) for each in kwargs or [None] * (count or 0)]
         if not calls:
             return []
-        audit = self._trigger_audit({"count": len(calls), "kwargs": kwargs})
+        detail = {"count": len(calls), "kwargs": kwargs}
+        audit = _AskRecord(AuditAction.JOB_TRIGGER, detail=detail)
         return self._ask(job, Trigger.MANUAL, calls, respect_overlap=respect_overlap, audit=audit)
 
     def _run_now(
@@ -385,7 +395,7 @@ class Cronwell:
         args: list[Any] | None = None,
         kwargs: dict[str, Any] | None = None,
         *,
-        audit: _AskAudit,
+        audit: _AskRecord,
     ) -> int:
         (run_id,) = self._ask(job.id, trigger, [(args, kwargs)], audit=audit)
         return run_id
@@ -399,7 +409,7 @@ class Cronwell:
         calls: Sequence[Call],
         *,
         respect_overlap: bool = False,
-        audit: _AskAudit,
+        audit: _AskRecord,
     ) -> list[int]:
         """Runs of a live job, asked for now; returns their ids in the order of ``calls``.
 
@@ -417,17 +427,24 @@ class Cronwell:
             not respect_overlap or known.spec.overlap is OverlapPolicy.ALLOW
         )
         if known is not None and is_free and len(calls) == 1:
-            # The run and its audit record commit together.
-            with self.database.transaction() as connection:
+            record = store_audit.record_row(
+                actor=current_actor(),
+                action=audit.action,
+                object_type=audit.object_type,
+                object_id=_asked_of(audit, known),
+                at=now,
+                detail=audit.detail,
+                secret_keys=self.secret_keys,
+            )
+            with self.database.statements() as connection:  # the run and record together
                 run_id = insert_asked_run(
                     connection,
                     known.template(now, trigger),
                     calls[0],
                     job_version=known.version,
                     next_due=known.spec.schedule.next_after,
+                    record=record,
                 )
-                if run_id is not None:
-                    audit(connection, known, [run_id])
             if run_id is not None:
                 return self._made([run_id])
         # Each try that loses a race is beaten by a transaction that committed: with N
@@ -441,7 +458,7 @@ class Cronwell:
                     ids = _insert_asked(
                         connection, known, policy, calls, now=now, trigger=trigger, look=look
                     )
-                    audit(connection, known, ids)
+                    self._audit_asked(connection, audit, known, ids)
                     notify(connection, RUNS)
                 return self._made(ids)
             except InstantTaken:
@@ -1021,9 +1038,7 @@ class Cronwell:
         the same payload. One transaction: no worker claims the new run before it names the
         event."""
 
-        def audit(connection: Any, known: _AskedJob, ids: list[int]) -> None:
-            self._audit(connection, action, "run", row.id, after={"run_ids": ids})
-
+        audit = _AskRecord(action, "run", row.id)
         if row.event_id is None:
             return self._run_now(job, Trigger.RETRY, row.args, row.kwargs, audit=audit)
         now = self.clock.now()
@@ -1040,7 +1055,7 @@ class Cronwell:
                 look=True,
             )
             link_runs(connection, row.event_id, ids)
-            audit(connection, known, ids)
+            self._audit_asked(connection, audit, known, ids)
             notify(connection, RUNS)
         (run_id,) = self._made(ids)
         return run_id
@@ -1425,19 +1440,15 @@ class Cronwell:
         before, after = {"is_paused": was_paused}, {"is_paused": is_paused}
         self._audit(connection, action, "scheduler", "scheduler", before=before, after=after)
 
-    def _trigger_audit(self, detail: dict[str, Any]) -> _AskAudit:
-        def audit(connection: Any, known: _AskedJob, ids: list[int]) -> None:
-            name = known.spec.name
-            self._audit(
-                connection,
-                AuditAction.JOB_TRIGGER,
-                "job",
-                name,
-                after={"run_ids": ids},
-                detail=detail,
-            )
-
-        return audit
+    def _audit_asked(
+        self, connection: Any, audit: _AskRecord, known: _AskedJob, ids: list[int]
+    ) -> None:
+        """Record the runs just asked for, in the transaction that makes them."""
+        after = {"run_ids": ids}
+        object_id = _asked_of(audit, known)
+        self._audit(
+            connection, audit.action, audit.object_type, object_id, after=after, detail=audit.detail
+        )
 
     def _control_audit(self, action: AuditAction) -> controls.Audit:
         def audit(connection: Any, name: str, before: Any, after: Any) -> None:
@@ -1478,6 +1489,10 @@ def _token_state(token: TokenRow) -> dict[str, Any]:
         "expires_at": token.expires_at,
         "revoked_at": token.revoked_at,
     }
+
+
+def _asked_of(audit: _AskRecord, known: _AskedJob) -> str | int:
+    return known.spec.name if audit.object_id is None else audit.object_id
 
 
 def _templated(connection: Any, definition: Mapping[str, Any]) -> dict[str, Any]:

@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from cronwell.app import Cronwell
+from cronwell.audit import Actor
 from cronwell.engine.clock import ManualClock
 from cronwell.lifecycle import Trigger
+from cronwell.store.audit import record_row
 from cronwell.store.jobs import JobNotFound
 from cronwell.store.runs import NewRun, insert_asked_run
 from cronwell.store.tables import runs
@@ -71,16 +73,31 @@ def test_a_job_deleted_since_makes_no_run(app: Cronwell, clock: ManualClock) -> 
 def test_the_checked_insert_makes_nothing_when_the_job_moved_on(app: Cronwell) -> None:
     job_id = app.schedule(command="true", name="sync")
     template = NewRun(job_id, NOW, Trigger.MANUAL, "default", 2, 3)
-    with app.database.statements() as connection:
-        made = insert_asked_run(connection, template, (None, None), job_version=2, next_due=_never)
-    assert made is None, "the job is at version 1"
-    with app.database.statements() as connection:
-        made = insert_asked_run(connection, template, (None, None), job_version=1, next_due=_never)
+
+    def ask(version: int) -> int | None:
+        with app.database.statements() as connection:
+            return insert_asked_run(
+                connection,
+                template,
+                (None, None),
+                job_version=version,
+                next_due=_never,
+                record=RECORD,
+            )
+
+    assert ask(2) is None, "the job is at version 1"
+    made = ask(1)
     assert made is not None
-    with app.database.statements() as connection:
-        again = insert_asked_run(connection, template, (None, None), job_version=1, next_due=_never)
-    assert again is None, "its instant is taken"
+    assert ask(1) is None, "its instant is taken"
     assert [row.id for row in run_rows(app)] == [made]
+    # The run's record is made with it, and only with it.
+    [recorded] = app.list_audit(action="job.trigger")
+    assert (recorded.object_id, recorded.after) == ("sync", {"run_ids": [made]})
+
+
+RECORD = record_row(
+    actor=Actor("ana"), action="job.trigger", object_type="job", object_id="sync", at=NOW
+)
 
 
 def _never(_after: datetime) -> datetime | None:

@@ -59,7 +59,33 @@ def record(
     """Insert one record in the caller's transaction; returns its id. ``before``, ``after``
     and ``detail`` are stored as JSON (instants in ISO 8601, durations in seconds) with
     every value under a secret key masked."""
-    row = {
+    row = record_row(
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        at=at,
+        before=before,
+        detail=detail,
+        secret_keys=secret_keys,
+    )
+    return insert_record(connection, row | {"after": _stored(after, secret_keys)})
+
+
+def record_row(
+    *,
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: str | int,
+    at: datetime,
+    before: Any = None,
+    detail: Any = None,
+    secret_keys: SecretKeys = DEFAULT_KEYS,
+) -> dict[str, Any]:
+    """A record's row as stored, but for ``after``: for a statement that makes the object
+    and its record at once, and so learns ``after`` (the ids it made) only as it runs."""
+    return {
         "at": at,
         "actor": actor.name,
         "role": actor.role,
@@ -68,13 +94,15 @@ def record(
         "object_type": object_type,
         "object_id": str(object_id),
         "before": _stored(before, secret_keys),
-        "after": _stored(after, secret_keys),
         "detail": _stored(detail, secret_keys),
     }
-    # One statement built once: every change writes a record, triggers included, so
-    # building it per call (``.values(row)``) would cost more than the insert itself.
-    inserted = connection.execute(_INSERT, row)
-    return int(inserted.scalar_one())
+
+
+def insert_record(connection: Connection, row: dict[str, Any]) -> int:
+    """Insert a row made by ``record_row`` with its ``after``; returns the record's id."""
+    # One statement built once: every trigger writes a record, and building the statement
+    # per call (``.values(row)``) would cost more than the insert itself.
+    return int(connection.execute(_INSERT, row).scalar_one())
 
 
 def list_audit(

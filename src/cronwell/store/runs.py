@@ -39,10 +39,11 @@ from sqlalchemy.exc import DBAPIError
 
 from cronwell.dag import SATISFYING
 from cronwell.lifecycle import ACTIVE, AttemptStatus, RunStatus, Trigger
+from cronwell.store.audit import insert_record
 from cronwell.store.dialect import has_writable_ctes, insert_ignoring_conflicts
 from cronwell.store.edges import fire_downstreams
 from cronwell.store.signals import CANCELS, RUNS, notify
-from cronwell.store.tables import attempts, job_edges, jobs, runs
+from cronwell.store.tables import attempts, audit, job_edges, jobs, runs
 from cronwell.store.types import UtcDateTime
 
 
@@ -185,14 +186,17 @@ def insert_asked_run(
     *,
     job_version: int,
     next_due: Callable[[datetime], datetime | None],
+    record: dict[str, Any],
 ) -> int | None:
-    """Create one asked run as ``insert_asked_runs`` does, and signal workers, without reading
-    the job: the insert itself requires that the job is still live at ``job_version`` and
-    that the run's instant is free. Returns the run's id; None, creating nothing, when either
-    does not hold: the caller then reads the job and uses ``insert_asked_runs``.
+    """Create one asked run as ``insert_asked_runs`` does, signal workers, and insert its
+    audit ``record`` (a ``store.audit.record_row``, whose ``after`` becomes the run's id),
+    without reading the job: the insert itself requires that the job is still live at
+    ``job_version`` and that the run's instant is free. Returns the run's id; None, creating
+    nothing, when either does not hold: the caller then reads the job and uses
+    ``insert_asked_runs``.
 
-    One statement, which may commit by itself (``Database.statements``); on PostgreSQL the
-    signal is part of it.
+    Made for ``Database.statements``: on PostgreSQL one statement, run, signal and record
+    together, that commits by itself; on SQLite two in the one transaction there.
     """
     asked = template.scheduled_for
     (at,) = _free_instants(asked, 1, next_due, set())
@@ -200,10 +204,12 @@ def insert_asked_run(
     run = replace(template, scheduled_for=at, not_before=asked, args=args, kwargs=kwargs)
     params = _run_row(run, asked) | {"live_job": template.job_id, "live_version": job_version}
     if has_writable_ctes(connection):
-        return _ask_on_postgresql(connection, params)
+        recorded = {f"record_{name}": value for name, value in record.items()}
+        return _ask_on_postgresql(connection, params | recorded)
     run_id = connection.execute(_ASK_SQLITE, params).scalar_one_or_none()
     if run_id is not None:
         notify(connection, RUNS)
+        insert_record(connection, record | {"after": {"run_ids": [run_id]}})
     return run_id
 
 
@@ -227,10 +233,29 @@ _ASKED = (
     .returning(runs.c.id)
     .cte("asked")
 )
+# The run's audit record, made by the same statement: it says which run it made.
+_RECORDED = (
+    postgresql.insert(audit)
+    .from_select(
+        [column.name for column in audit.columns if column.name != "id"],
+        select(
+            *(
+                func.json_build_object(
+                    literal_column("'run_ids'"), func.json_build_array(_ASKED.c.id)
+                )
+                if column.name == "after"
+                else bindparam(f"record_{column.name}", type_=column.type)
+                for column in audit.columns
+                if column.name != "id"
+            )
+        ).select_from(_ASKED),
+    )
+    .cte("recorded")
+)
 # pg_notify is evaluated once per row made, and delivered at commit like notify().
 _ASK_AND_SIGNAL = select(
     _ASKED.c.id, func.pg_notify(bindparam("channel", type_=String()), literal_column("''"))
-)
+).add_cte(_RECORDED)
 
 
 def _ask_on_postgresql(connection: Connection, params: dict[str, Any]) -> int | None:
@@ -258,7 +283,7 @@ def _asked_sql(dialect: Dialect) -> str:
 
 
 def _driver_value(name: str, value: Any) -> Any:
-    if name in ("args", "kwargs"):
+    if name in ("args", "kwargs", "record_before", "record_detail"):
         return None if value is None else Json(value)  # as the columns' type stores them
     if isinstance(value, Enum):
         return value.value
