@@ -334,12 +334,21 @@ class Cronwell:
         self._set_enabled(job, is_enabled=True, action=AuditAction.JOB_RESUME)
 
     def delete_schedule(
-        self, job: int | str, *, author: str | None = None, message: str | None = None
+        self,
+        job: int | str,
+        *,
+        author: str | None = None,
+        message: str | None = None,
+        check: Callable[[JobSpec], None] | None = None,
     ) -> None:
-        """Delete the job; its history and versions stay, the last one a ``delete``."""
+        """Delete the job; its history and versions stay, the last one a ``delete``.
+        ``check(current)`` sees the definition in the deleting transaction, and refuses by
+        raising."""
         now = self.clock.now()
         with self.database.transaction() as connection:
             found = store_jobs.get_job(connection, job, lock=True)
+            if check is not None:
+                check(Job.from_row(found).spec)
             graph = check_change(connection, deleted=[found.name])
             notify(connection, JOBS)
             store_jobs.delete_job(connection, found.id, now)
@@ -790,14 +799,19 @@ class Cronwell:
         expected_version: int | None = None,
         author: str | None = None,
         message: str | None = None,
+        check: Callable[[JobSpec, JobSpec], None] | None = None,
     ) -> Job:
         """Define the job as version ``number`` left it: a new version (action ``rollback``,
         message by default "rollback to version N"), planned from now on as any change is.
-        Already at that definition, nothing is written and the job is returned as it is."""
+        Already at that definition, nothing is written and the job is returned as it is.
+        ``check(current, old)`` sees both in the writing transaction, and refuses by raising."""
 
         def old(connection: Any, current: Job) -> JobSpec:
             found = JobRef(current.id, current.name)
-            return JobSpec.from_canonical(store_versions.definition_of(connection, found, number))
+            spec = JobSpec.from_canonical(store_versions.definition_of(connection, found, number))
+            if check is not None:
+                check(current.spec, spec)
+            return spec
 
         said = message or f"rollback to version {number}"
         action = VersionAction.ROLLBACK

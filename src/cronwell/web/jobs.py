@@ -261,8 +261,7 @@ def update_job(app: App, caller: Caller, name: JobName, body: Changes) -> JobDet
 def delete_job(app: App, caller: Caller, name: JobName) -> Response:
     """Delete the job (its history and versions stay); an admin's alone for a command or a
     task the registry does not know."""
-    check_definition(caller, app.get_schedule(name).spec, app)
-    app.delete_schedule(name)
+    app.delete_schedule(name, check=lambda current: check_definition(caller, current, app))
     return Response(status_code=204)
 
 

@@ -140,13 +140,12 @@ def diff_job_versions(
 @router.post("/jobs/{name}/rollback")
 def rollback_job(app: App, caller: Caller, name: JobName, body: Rollback) -> JobDetail:
     """Define the job as version ``to`` left it, as a new version."""
-    target = app.get_version(name, body.to)
-    may_change(caller, app, app.get_schedule(name).spec, target)
     job = app.rollback(
         name,
         body.to,
         expected_version=body.expected_version,
         message=body.message,
+        check=lambda current, old: may_change(caller, app, current, old),
     )
     return detail(app, job)
 
