@@ -140,14 +140,7 @@ class _AskedJob:
     priority: int
 
     def template(self, now: datetime, trigger: Trigger) -> NewRun:
-        return NewRun(
-            job_id=self.id,
-            scheduled_for=now,
-            trigger=trigger,
-            queue=self.queue,
-            priority=self.priority,
-            max_attempts=self.spec.retry.max_attempts,
-        )
+        return NewRun.of_job(self, now, trigger, max_attempts=self.spec.retry.max_attempts)
 
 
 _ASKED_JOBS = 1000  # for how many jobs an _AskedJob is kept at most

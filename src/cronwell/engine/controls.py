@@ -124,12 +124,10 @@ def _make_runs(
     job_overlap = held.spec.overlap
     statuses = backfill_statuses(policy, job_overlap, bool(active), len(due_times))
     new_runs = [
-        NewRun(
-            job_id=row.id,
-            scheduled_for=at,
-            trigger=Trigger.BACKFILL,
-            queue=row.queue,
-            priority=row.priority,
+        NewRun.of_job(
+            row,
+            at,
+            Trigger.BACKFILL,
             max_attempts=held.spec.retry.max_attempts,
             status=status,
             reason=reason,
@@ -160,12 +158,10 @@ def skip_next(
         skipped = row.next_due_at
         if skipped is None:
             raise ControlError("job", f"{row.name!r} is not due again: nothing to skip")
-        run = NewRun(
-            job_id=row.id,
-            scheduled_for=skipped,
-            trigger=Trigger.SCHEDULE,
-            queue=row.queue,
-            priority=row.priority,
+        run = NewRun.of_job(
+            row,
+            skipped,
+            Trigger.SCHEDULE,
             max_attempts=held.spec.retry.max_attempts,
             status=RunStatus.SKIPPED,
             reason=SKIPPED_BY_HAND,

@@ -89,12 +89,10 @@ def _make_run(connection: Connection, row: JobRow, spec: JobSpec, now: datetime)
     the first instant from ``now`` that the job's runs and due times leave free, as a run
     asked for by hand takes one."""
     is_paused = not row.is_enabled or (row.paused_until is not None and row.paused_until > now)
-    new = NewRun(
-        job_id=row.id,
-        scheduled_for=now,
-        trigger=Trigger.EXEC,
-        queue=row.queue,
-        priority=row.priority,
+    new = NewRun.of_job(
+        row,
+        now,
+        Trigger.EXEC,
         max_attempts=spec.retry.max_attempts,
         status=RunStatus.SKIPPED if is_paused else RunStatus.PENDING,
         reason=SkipReason.PAUSED if is_paused else None,

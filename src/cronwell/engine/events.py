@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -157,15 +157,14 @@ def _make_run(
     overlaps = Overlaps(spec.overlap, [ActiveRun(run_id, status) for run_id, status in active])
     decision, status = overlaps.decide()
     cancel_runs(connection, overlaps.cancel, now, REPLACED)  # a replace's; none otherwise
-    template = NewRun(
-        job_id=job.id,
-        scheduled_for=now,
-        trigger=Trigger.EVENT,
-        queue=job.queue,
-        priority=job.priority,
+    template = NewRun.of_job(
+        job,
+        now,
+        Trigger.EVENT,
         max_attempts=spec.retry.max_attempts,
+        status=status,
+        reason=decision.reason,
     )
-    template = replace(template, status=status, reason=decision.reason)
     (run_id,) = insert_asked_runs(
         connection, template, [(None, None)], next_due=spec.schedule.next_after, look=True
     )

@@ -92,16 +92,7 @@ def _new_run(
     *,
     reason: str | None = None,
 ) -> NewRun:
-    return NewRun(
-        job_id=job.id,
-        scheduled_for=due,
-        trigger=trigger,
-        queue=job.queue,
-        priority=job.priority,
-        max_attempts=max_attempts,
-        status=status,
-        reason=reason,
-    )
+    return NewRun.of_job(job, due, trigger, max_attempts=max_attempts, status=status, reason=reason)
 
 
 def _first(*instants: datetime | None) -> datetime | None:

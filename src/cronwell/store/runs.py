@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 from psycopg.types.json import Json
@@ -64,6 +64,42 @@ class NewRun:
     kwargs: dict[str, Any] | None = None
     covers: int = 1
     covers_from: datetime | None = None
+
+    @classmethod
+    def of_job(
+        cls,
+        job: QueuedJob,
+        scheduled_for: datetime,
+        trigger: Trigger,
+        *,
+        max_attempts: int,
+        status: RunStatus = RunStatus.PENDING,
+        reason: str | None = None,
+        not_before: datetime | None = None,
+    ) -> NewRun:
+        """A run of ``job`` in its queue at its priority: what every maker of runs starts from."""
+        return cls(
+            job_id=job.id,
+            scheduled_for=scheduled_for,
+            trigger=trigger,
+            queue=job.queue,
+            priority=job.priority,
+            max_attempts=max_attempts,
+            status=status,
+            reason=reason,
+            not_before=not_before,
+        )
+
+
+class QueuedJob(Protocol):
+    """What a run takes from its job's row: its id, queue and priority."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def queue(self) -> str: ...
+    @property
+    def priority(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
