@@ -4,7 +4,6 @@ bounded batches; the one way an audit record is ever deleted."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -12,7 +11,6 @@ from sqlalchemy import select
 from cronwell.audit import Actor
 from cronwell.policies.base import PolicyError
 from cronwell.policies.retention import Retention
-from cronwell.store import retention as store_retention
 from cronwell.store.audit import record
 from cronwell.store.database import Database
 from cronwell.store.retention import Pruned, prune
@@ -68,17 +66,9 @@ def test_audit_pruning_turned_off_keeps_every_record(database: Database) -> None
 
 
 def test_a_big_audit_prune_goes_in_bounded_batches(
-    database: Database, monkeypatch: pytest.MonkeyPatch
+    database: Database, pruned_batches: list[Pruned]
 ) -> None:
-    monkeypatch.setattr(store_retention, "BATCH", 2)
-    batches: list[Pruned] = []
-    prune_batch = store_retention.prune_batch
-
-    def recorded(*args: Any, **kwargs: Any) -> Pruned:
-        batches.append(prune_batch(*args, **kwargs))
-        return batches[-1]
-
-    monkeypatch.setattr(store_retention, "prune_batch", recorded)
+    batches = pruned_batches
     add_records(database, 40, 41, 42, 43, 44)
     assert prune(database, AUDIT_ONLY, NOW, dry_run=False) == Pruned(audit=5)
     assert kept(database) == set()

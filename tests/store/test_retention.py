@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import func, insert, select
@@ -11,7 +10,6 @@ from sqlalchemy import func, insert, select
 from cronwell.lifecycle import RunStatus, Trigger
 from cronwell.policies.retention import Retention
 from cronwell.spec import JobSpec
-from cronwell.store import retention as store_retention
 from cronwell.store.database import Database
 from cronwell.store.jobs import insert_job
 from cronwell.store.retention import Pruned, prune
@@ -178,17 +176,9 @@ def test_a_dry_run_counts_what_would_go_and_deletes_nothing(database: Database) 
 
 
 def test_a_big_prune_goes_in_bounded_batches(
-    database: Database, monkeypatch: pytest.MonkeyPatch
+    database: Database, pruned_batches: list[Pruned]
 ) -> None:
-    monkeypatch.setattr(store_retention, "BATCH", 2)
-    batches: list[Pruned] = []
-    prune_batch = store_retention.prune_batch
-
-    def recorded(*args: Any, **kwargs: Any) -> Pruned:
-        batches.append(prune_batch(*args, **kwargs))
-        return batches[-1]
-
-    monkeypatch.setattr(store_retention, "prune_batch", recorded)
+    batches = pruned_batches
     job = make_job(database)
     for n in range(5):
         add_run(database, job, 100 + n)
