@@ -23,6 +23,7 @@ from cronwell.engine.clock import Clock, SystemClock
 from cronwell.engine.controls import Backfill
 from cronwell.engine.direct import Executed, execute_job
 from cronwell.engine.events import FiredEvent, fire_event
+from cronwell.engine.leader import NAME as LEADER_LEASE
 from cronwell.engine.leader import LeaderLease
 from cronwell.engine.masking import secret_keys_from_env
 from cronwell.engine.pruner import Pruner
@@ -1292,6 +1293,14 @@ class Cronwell:
         runs', soonest to expire first; read together, so they agree."""
         with self.database.transaction(write=False) as connection:
             return store_leases.list_leases(connection), run_leases(connection)
+
+    @staticmethod
+    def leader_of(named: Sequence[Lease]) -> str | None:
+        """Where the leading scheduler runs ("host pid N"), from ``list_leases``'s named
+        leases; its owner token when the lease predates that; None when none leads."""
+        return next(
+            (lease.holder or lease.owner for lease in named if lease.name == LEADER_LEASE), None
+        )
 
     def is_paused(self) -> bool:
         """Whether everything is paused (``pause``): no job fires until ``resume``."""

@@ -57,10 +57,7 @@ def locks_stats(database: str | None, as_json: bool) -> None:
         "run_leases": len(held),
         "expired": sum(lease.expires_at < now for lease in held),
         "owners": len({lease.owner for lease in held}),
-        # Where the leader runs ("host pid N"); its owner token when the lease predates that.
-        "leader": next(
-            (lease.holder or lease.owner for lease in named if lease.name == "scheduler"), None
-        ),
+        "leader": app.leader_of(named),
         "leader_takeovers": sum(lease.takeovers for lease in named),
     }
     print_rows([figures], tuple(figures), as_json)

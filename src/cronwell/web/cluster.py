@@ -17,8 +17,6 @@ from cronwell.web.security import App, Caller
 
 router = APIRouter(tags=["cluster"])
 
-LEADER = "scheduler"  # the name of the schedulers' leader lease
-
 
 class WorkerBody(BaseModel):
     id: str
@@ -104,9 +102,8 @@ def list_workers(
 def list_leases(caller: Caller, app: App) -> Leases:
     """Which worker holds which running run, and which scheduler leads."""
     named, held = app.list_leases()
-    leader = next((lease.holder or lease.owner for lease in named if lease.name == LEADER), None)
     return Leases(
-        leader=leader,
+        leader=app.leader_of(named),
         leases=[_lease_body(lease) for lease in named],
         runs=[_run_lease_body(lease) for lease in held],
     )
