@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -128,16 +127,9 @@ def test_bad_input_exits_2_with_one_line_and_nothing_on_stdout(
     assert "Traceback" not in done.stderr
 
 
-def test_a_schedule_that_can_never_fire_exits_2_within_a_second() -> None:
-    began = time.perf_counter()
+def test_a_schedule_that_can_never_fire_exits_2() -> None:
+    # How fast it is refused is measured in process, where a loaded machine's process
+    # start-up cannot blur it (tests/unit/test_cron_parser.py).
     done = cronwell("next", "0 0 30 2 *")
-    elapsed = time.perf_counter() - began
     assert done.returncode == 2
     assert "never fires" in done.stderr
-    assert elapsed < 1.0 + _startup_seconds()
-
-
-def _startup_seconds() -> float:
-    began = time.perf_counter()
-    cronwell("--version")
-    return time.perf_counter() - began
